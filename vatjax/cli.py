@@ -8,11 +8,20 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
+import pandas as pd
 import typer
+import xarray as xr
 from rich.console import Console
+from rich.table import Table
 
+from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
+from vatjax.io import save, write_table
+from vatjax.metrics import metrics_table, vat
+from vatjax.simulate import simulate_study
 
 app = typer.Typer(
     name="vatjax",
@@ -21,8 +30,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def friendly_errors[F: Callable](func: F) -> F:
@@ -37,6 +46,105 @@ def friendly_errors[F: Callable](func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_table(table: pd.DataFrame, title: str) -> None:
+    """Print the per-model x intervention table with rich."""
+    out = Table(title=title, show_lines=False)
+    for col in table.columns:
+        out.add_column(col, justify="right" if table[col].dtype.kind in "fiu" else "left")
+    for row in table.itertuples(index=False):
+        out.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(out)
+
+
+_OUT_HELP = "Where to write results: .csv or .json (the table) or .nc (every metric)."
+
+
+@app.command()
+@friendly_errors
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .jsonl.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    models: Annotated[int, typer.Option(help="Number of models.")] = 4,
+    scenarios: Annotated[int, typer.Option(help="Number of scenarios.")] = 80,
+    missing_rate: Annotated[float, typer.Option(help="Fraction of ratings left missing.")] = 0.0,
+) -> None:
+    """Simulate a study with known truth and write its long table of ratings."""
+    study = simulate_study(
+        seed=seed, n_models=models, n_scenarios=scenarios, missing_rate=missing_rate
+    )
+    write_table(study.table, out)
+    truth = out.with_name(out.stem + "-truth.nc")
+    save(study.truth, truth)
+    console.print(f"wrote {len(study.table):,} ratings to {out} and the ground truth to {truth}")
+
+
+def _write_result(result: xr.Dataset, table: pd.DataFrame, out: Path) -> None:
+    if out.suffix.lower() in (".nc", ".nc4"):
+        save(result, out)
+    else:
+        write_table(table, out)
+    console.print(f"results written to {out}")
+
+
+@app.command("vat")
+@friendly_errors
+def vat_command(
+    file: Annotated[Path, typer.Argument(help="Judgments table: .csv, .parquet, .jsonl or .json.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_OUT_HELP)] = None,
+    level: Annotated[str, typer.Option(help="'value' or 'micro_value'.")] = "value",
+    include_diagonal: Annotated[
+        bool, typer.Option(help="Keep R[u,u]=1 in VAT and nVAT (the paper's printed formula).")
+    ] = False,
+    eps: Annotated[float, typer.Option(help="|Gain| below this makes GND NaN.")] = 1e-3,
+    scale: Annotated[str, typer.Option(help="Rating scale as LOW,HIGH.")] = "1,5",
+    baseline: Annotated[str, typer.Option(help="Name of the baseline condition.")] = "pre",
+    conditions: Annotated[
+        Path | None, typer.Option(help="Table of condition, strategy, target, direction.")
+    ] = None,
+) -> None:
+    """Print gain, nVAT and centralization per model x intervention; optionally write them."""
+    judgments = load_judgments(
+        file, scale=_parse_scale(scale), conditions=conditions, baseline=baseline
+    )
+    result = vat(shifts(judgments, level), include_diagonal=include_diagonal, eps=eps)
+    table = metrics_table(result)
+    _print_table(table, f"Value Alignment Tax of {file.name}")
+    if out is not None:
+        _write_result(result, table, out)
+
+
+def _parse_scale(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(p) for p in text.split(","))
+    except ValueError:
+        raise VatInputError(f"--scale must be LOW,HIGH like 1,5; got {text!r}") from None
+    return lo, hi
+
+
+@app.command()
+@friendly_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for every output.")] = Path(
+        "vatjax-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated study.")] = 0,
+) -> None:
+    """Simulate the default study and run the whole pipeline on it."""
+    with console.status("simulating the default study (4 models, 13 conditions, 80 scenarios)"):
+        study = simulate_study(seed=seed)
+        table_path = write_table(study.table, out_dir / "judgments.parquet")
+        save(study.truth, out_dir / "truth.nc")
+    with console.status("validating judgments and computing the VAT metrics"):
+        judgments = load_judgments(table_path)
+        save(judgments, out_dir / "judgments.nc")
+        result = vat(shifts(judgments))
+        table = metrics_table(result)
+    _print_table(table, "Value Alignment Tax of the simulated default study")
+    save(result, out_dir / "vat.nc")
+    write_table(table, out_dir / "vat.csv")
+    console.print(f"results written to {out_dir}/ (judgments.parquet, truth.nc, vat.nc, vat.csv)")
 
 
 def main() -> None:

@@ -1,0 +1,36 @@
+"""vatjax: the Value Alignment Tax of LLM alignment, exact and with honest uncertainty.
+
+Example:
+    >>> import vatjax
+    >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
+    >>> result = vatjax.vat(vatjax.shifts(vatjax.load_judgments(study.table)))
+    >>> result["nvat"].dims
+    ('model', 'intervention')
+"""
+
+from importlib.metadata import version as _version
+
+from vatjax.data import load_judgments, scores, shifts
+from vatjax.errors import VatInputError
+from vatjax.io import load, save
+from vatjax.metrics import metrics_table, vat
+from vatjax.simulate import SimulatedStudy, simulate_study
+from vatjax.taxonomy import SCHWARTZ, Taxonomy
+
+__version__ = _version("vatjax")
+
+__all__ = [
+    "SCHWARTZ",
+    "SimulatedStudy",
+    "Taxonomy",
+    "VatInputError",
+    "__version__",
+    "load",
+    "load_judgments",
+    "metrics_table",
+    "save",
+    "scores",
+    "shifts",
+    "simulate_study",
+    "vat",
+]
