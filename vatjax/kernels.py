@@ -92,7 +92,7 @@ def _weighted_corr(a, b, w):
 
 def _spearman_core(x, w, pairwise: bool):
     index = rank_index(x)
-    valid = ~jnp.isnan(x).T  # (value, scenario)
+    valid = (~jnp.isnan(x).T).astype(x.dtype)  # (value, scenario)
     n_values = x.shape[-1]
     if pairwise:
         pair_w = w * valid[:, None, :] * valid[None, :, :]  # (value, value2, scenario)
@@ -167,15 +167,15 @@ def vat_from_coupling(
 def _gain_gnd_core(x, w, target_mask, direction, eps):
     valid = ~jnp.isnan(x)
     xz = jnp.where(valid, x, 0.0)
-    wv = w[:, None] * valid
+    wv = w[:, None] * valid.astype(x.dtype)
     col_w = jnp.sum(wv, axis=0)
     col_mean = jnp.sum(wv * xz, axis=0) / jnp.where(col_w > 0, col_w, jnp.nan)
     mask = target_mask.astype(x.dtype)
     t_count = valid.astype(x.dtype) @ mask
     t_has = t_count > 0
     t_shift = (xz @ mask) / jnp.where(t_has, t_count, 1.0)
-    t_w = jnp.sum(w * t_has)
-    gain_raw = jnp.sum(w * t_has * t_shift) / jnp.where(t_w > 0, t_w, jnp.nan)
+    t_w = jnp.sum(w * t_has.astype(x.dtype))
+    gain_raw = jnp.sum(w * jnp.where(t_has, t_shift, 0.0)) / jnp.where(t_w > 0, t_w, jnp.nan)
     gain = direction * gain_raw
     small = ~(jnp.abs(gain) >= eps)
     gnd = jnp.where(small, jnp.nan, col_mean / jnp.abs(gain))
@@ -240,5 +240,5 @@ def vat_metrics(
     coupling = spearman(x, weights, pairwise=pairwise)
     vat, nvat, central = vat_from_coupling(coupling, include_diagonal=include_diagonal)
     present = jnp.any(~jnp.isnan(x), axis=-1)
-    n_samples = jnp.sum(weights * present, axis=-1)
+    n_samples = jnp.sum(weights * present.astype(weights.dtype), axis=-1)
     return VatMetrics(gain, gain_raw, small, gnd, coupling, vat, nvat, central, n_samples)

@@ -1,0 +1,302 @@
+"""An asynchronous OpenAI-compatible chat-completions client with retries.
+
+Speaks ``POST {endpoint}/chat/completions`` as vLLM, llama.cpp's server, Ollama and hosted
+APIs do. Transient failures (HTTP 429, 5xx, timeouts, dropped connections) are retried
+with exponential backoff and full jitter, honouring ``Retry-After``; a request that still
+fails is returned as an error result (the run goes on, and a rerun retries it). An
+authentication or not-found error stops the run (:class:`FatalEndpointError`): every
+request would fail the same way.
+
+The API key is read from an environment variable (``OPENAI_API_KEY`` by default) and
+only ever placed in the ``Authorization`` header: it is in no result, message or log.
+
+Example:
+    >>> RetryPolicy(max_retries=3, backoff=0.1).delay(2, retry_after=None) <= 0.4
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from vatjax.errors import VatInputError
+
+__all__ = [
+    "ChatClient",
+    "ChatResult",
+    "FatalEndpointError",
+    "RetryPolicy",
+    "chat_url",
+    "safe_url",
+]
+
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+_FATAL_STATUS = frozenset({401, 403, 404})
+
+
+class FatalEndpointError(VatInputError):
+    """The endpoint refuses every request (bad key, unknown model or URL): stop the run."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to retry.
+
+    Args:
+        max_retries: retries after the first attempt (0: never retry).
+        backoff: base delay in seconds; attempt n waits up to backoff * 2**n.
+        max_backoff: cap on one delay (and on a server's Retry-After).
+        jitter: full jitter (a uniform draw below the delay), so that many clients that
+            failed together do not retry together.
+
+    Example:
+        >>> RetryPolicy(jitter=False, backoff=0.5).delay(3, retry_after=None)
+        4.0
+    """
+
+    max_retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    jitter: bool = True
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        d = min(self.max_backoff, self.backoff * 2.0**attempt)
+        if self.jitter:
+            d = random.uniform(0.0, d)
+        if retry_after is not None:
+            d = max(d, min(retry_after, self.max_backoff))
+        return d
+
+
+@dataclass
+class ChatResult:
+    """One request's outcome.
+
+    ``text`` is the answer (None on error); ``error`` says why it failed (None if it did
+    not); ``status`` is the last HTTP status (None for a timeout or network error).
+    """
+
+    text: str | None
+    error: str | None = None
+    status: int | None = None
+    attempts: int = 0
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    usage: dict = field(default_factory=dict)
+    response_model: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def chat_url(endpoint: str) -> str:
+    """The chat-completions URL of an endpoint (a base URL such as ``.../v1`` or the full URL).
+
+    Example:
+        >>> chat_url("http://127.0.0.1:8000/v1")
+        'http://127.0.0.1:8000/v1/chat/completions'
+    """
+    url = str(endpoint).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise VatInputError(
+            f"endpoint {safe_url(url)!r} is not an http(s) URL; give the server's base URL, "
+            "e.g. http://127.0.0.1:8000/v1"
+        )
+    if parts.path.rstrip("/").endswith("/chat/completions"):
+        return url
+    return url.rstrip("/") + "/chat/completions"
+
+
+def safe_url(url: str) -> str:
+    """A URL without user info, query or fragment (fit for files and logs).
+
+    Example:
+        >>> safe_url("https://user:secret@host:9/v1?key=abc")
+        'https://host:9/v1'
+    """
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "<unparseable URL>"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _snippet(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+        msg = body.get("error", body) if isinstance(body, dict) else body
+        if isinstance(msg, dict):
+            msg = msg.get("message", msg)
+        text = str(msg)
+    except ValueError:
+        text = resp.text
+    return " ".join(text.split())[:200]
+
+
+class ChatClient:
+    """Chat completions against one endpoint, with a concurrency bound and retries.
+
+    Args:
+        endpoint: base URL (``http://host:port/v1``) or the full chat-completions URL.
+        api_key_env: environment variable holding the API key; unset or empty: no
+            ``Authorization`` header (local servers need none).
+        timeout: seconds for one attempt (connect, read, write, pool).
+        retry: the :class:`RetryPolicy`.
+        concurrency: most requests in flight at once.
+        transport: an httpx transport (tests, proxies); default the network.
+
+    Use as an async context manager::
+
+        async with ChatClient("http://127.0.0.1:8000/v1") as client:
+            result = await client.complete([{"role": "user", "content": "Hi"}], model="m")
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        if concurrency < 1:
+            raise VatInputError(f"concurrency must be >= 1, got {concurrency}")
+        if timeout <= 0:
+            raise VatInputError(f"timeout must be > 0 seconds, got {timeout}")
+        self.url = chat_url(endpoint)
+        self.endpoint = safe_url(endpoint)
+        self.retry = retry or RetryPolicy()
+        self._sem = asyncio.Semaphore(concurrency)
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        key = os.environ.get(api_key_env, "") if api_key_env else ""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(timeout), limits=limits, transport=transport
+        )
+        self.retries = 0  # retries made over the client's life
+
+    async def __aenter__(self) -> ChatClient:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        model: str,
+        temperature: float | None = 0.0,
+        seed: int | None = None,
+        max_tokens: int | None = None,
+        extra: dict | None = None,
+    ) -> ChatResult:
+        """One chat completion, retried on transient failures; never raises for those.
+
+        Raises:
+            FatalEndpointError: on HTTP 401, 403 or 404 (a bad key, model or URL).
+        """
+        body: dict = {"model": model, "messages": messages}
+        if temperature is not None:
+            body["temperature"] = temperature
+        if seed is not None:
+            body["seed"] = seed
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if extra:
+            body.update(extra)
+        payload = json.dumps(body).encode()
+        start = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = None
+            status = None
+            async with self._sem:
+                try:
+                    resp = await self._http.post(self.url, content=payload)
+                except httpx.TimeoutException:
+                    error = f"timed out after {self._http.timeout.read}s"
+                except httpx.TransportError as exc:
+                    error = f"connection failed ({type(exc).__name__})"
+                else:
+                    status = resp.status_code
+                    if status == 200:
+                        result = self._parse(resp)
+                        result.attempts = attempt
+                        result.latency_s = time.perf_counter() - start
+                        return result
+                    error = f"HTTP {status}: {_snippet(resp)}"
+                    if status in _FATAL_STATUS:
+                        hint = {
+                            401: "check the API key variable (--api-key-env)",
+                            403: "check the API key's permissions",
+                            404: "check the endpoint URL and the model name",
+                        }[status]
+                        raise FatalEndpointError(
+                            f"{self.endpoint} answered {error}; {hint}", [error, hint]
+                        )
+                    retry_after = _retry_after(resp)
+            transient = status is None or status in _RETRY_STATUS or status >= 500
+            if not transient or attempt > self.retry.max_retries:
+                return ChatResult(
+                    text=None,
+                    error=error,
+                    status=status,
+                    attempts=attempt,
+                    latency_s=time.perf_counter() - start,
+                )
+            self.retries += 1
+            await asyncio.sleep(self.retry.delay(attempt - 1, retry_after))
+
+    @staticmethod
+    def _parse(resp: httpx.Response) -> ChatResult:
+        try:
+            data = resp.json()
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+            text = message.get("content")
+            if text is None:
+                text = choice.get("text", "")
+            return ChatResult(
+                text=str(text),
+                status=200,
+                finish_reason=choice.get("finish_reason"),
+                usage=data.get("usage") or {},
+                response_model=data.get("model"),
+            )
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            return ChatResult(
+                text=None,
+                status=200,
+                error=f"not a chat-completions response: {' '.join(resp.text.split())[:200]}",
+            )
