@@ -64,7 +64,9 @@ _OUT_HELP = "Where to write results: .csv or .json (the table) or .nc (every met
 @app.command()
 @friendly_errors
 def simulate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .jsonl.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .jsonl.")
+    ],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     models: Annotated[int, typer.Option(help="Number of models.")] = 4,
     scenarios: Annotated[int, typer.Option(help="Number of scenarios.")] = 80,
@@ -145,6 +147,11 @@ def demo(
     save(result, out_dir / "vat.nc")
     write_table(table, out_dir / "vat.csv")
     console.print(f"results written to {out_dir}/ (judgments.parquet, truth.nc, vat.nc, vat.csv)")
+
+
+from vatjax.collect.command import collect_command  # noqa: E402 - registered last
+
+app.command("collect")(friendly_errors(collect_command))
 
 
 def main() -> None:

@@ -31,10 +31,18 @@ KEY = ["model", "condition", "scenario", "micro_value", "polarity", "repeat"]
 CONDITION_COLUMNS = ["strategy", "target", "direction"]
 _POLARITY = {"express": 1, "suppress": -1, "+1": 1, "-1": -1, "1": 1, "1.0": 1, "-1.0": -1}
 _DIRECTION = {
-    "+1": 1, "1": 1, "1.0": 1, "reinforce": 1, "+": 1,
-    "-1": -1, "-1.0": -1, "suppress": -1, "-": -1,
-}  # fmt: skip
+    "+1": 1,
+    "1": 1,
+    "1.0": 1,
+    "reinforce": 1,
+    "+": 1,
+    "-1": -1,
+    "-1.0": -1,
+    "suppress": -1,
+    "-": -1,
+}
 _MAX_ROWS_SHOWN = 8
+_TIE_DECIMALS = 10
 
 
 def read_table(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
@@ -208,7 +216,7 @@ def load_judgments(
                 f"{taxonomy.suggest(name)}; use a name of the {taxonomy.name} taxonomy"
             )
     df["micro_value"] = names.map(canon)
-    df["value"] = df["micro_value"].map(lambda n: taxonomy.value_of(n) if n else None)
+    df["value"] = df["micro_value"].map({c: taxonomy.value_of(c) for c in canon.values() if c})
     if has_micro and "value" in df.columns:
         given = _as_str(df["value"]).map(taxonomy.canonical)
         clash = df["micro_value"].notna() & (given != df["value"])
@@ -268,7 +276,7 @@ def load_judgments(
     meta = _condition_table(df, conditions, baseline, problems)
     conds_in_data = pd.unique(df["condition"])
     listed = set(meta["condition"])
-    unlisted = [c for c in conds_in_data if c not in listed]
+    unlisted = [c for c in conds_in_data if c not in listed and c != baseline]
     if unlisted:
         problems.append(f"conditions {unlisted} are not in the conditions table; add them")
     meta = meta[meta["condition"].isin(conds_in_data)].set_index("condition")
@@ -283,8 +291,7 @@ def load_judgments(
             shown = "no target" if pd.isna(t) or str(t).strip() == "" else f"target {t!r}"
             problems.append(
                 f"intervention {cond!r} has {shown}: column 'target' must name a value "
-                f"of {list(taxonomy.values)}"
-                + (taxonomy.suggest(str(t)) if not pd.isna(t) else "")
+                f"of {list(taxonomy.values)}" + (taxonomy.suggest(str(t)) if not pd.isna(t) else "")
             )
         d = _parse_signs(pd.Series([row["direction"]]), _DIRECTION).iloc[0]
         if pd.isna(d):
@@ -308,7 +315,11 @@ def load_judgments(
         problems.append(f"there is no intervention: every row is the baseline {baseline!r}")
 
     if problems:
-        raise VatInputError(f"{len(problems)} problem(s) in the judgments table", problems)
+        raise VatInputError(
+            f"{len(problems)} problem(s) in the judgments table (rows counted from 1, "
+            "header excluded)",
+            problems,
+        )
     return _to_dataset(df, baseline, strategy, target, direction, (lo, hi), taxonomy)
 
 
@@ -427,6 +438,9 @@ def scores(judgments: xr.Dataset, level: str = "value") -> xr.DataArray:
 def shifts(data: xr.Dataset | xr.DataArray, level: str = "value") -> xr.DataArray:
     """Shifts delta[model, intervention, scenario, level] = E_post - E_pre, paired.
 
+    Shifts are rounded to 10 decimals: sums of Likert points are rationals with small
+    denominators, and rounding removes the float noise that would break their ties.
+
     Args:
         data: Judgments from :func:`load_judgments`, or scores from :func:`scores`.
         level: "value" or "micro_value" (ignored when ``data`` are scores).
@@ -446,7 +460,8 @@ def shifts(data: xr.Dataset | xr.DataArray, level: str = "value") -> xr.DataArra
     base = score.attrs["baseline"]
     pre = score.sel(condition=base, drop=True)
     post = score.drop_sel(condition=base).rename(condition="intervention")
-    delta = post - pre
+    # Round away float noise so that equal shifts tie exactly (ranks depend on ties).
+    delta = (post - pre).round(_TIE_DECIMALS)
     delta.name = "shift"
     delta.attrs = {
         **score.attrs,
@@ -455,4 +470,3 @@ def shifts(data: xr.Dataset | xr.DataArray, level: str = "value") -> xr.DataArra
     }
     level_dim = score.dims[-1]
     return delta.transpose("model", "intervention", "scenario", level_dim)
-

@@ -190,7 +190,12 @@ def gain_gnd(
     target_mask: Bool[Array, "*batch value"],
     direction: Float[Array, "*batch"],
     eps: float = 1e-3,
-) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Bool[Array, "*batch"], Float[Array, "*batch value"]]:
+) -> tuple[
+    Float[Array, "*batch"],
+    Float[Array, "*batch"],
+    Bool[Array, "*batch"],
+    Float[Array, "*batch value"],
+]:
     """Gain (oriented by direction), raw gain, the |Gain| < eps flag, and GND per value.
 
     The target's shift per sample is the mean of x over the entries in ``target_mask``

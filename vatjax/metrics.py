@@ -42,9 +42,9 @@ def check_shifts(shifts: xr.DataArray) -> str:
             f"scenario, value), got {type(shifts).__name__}"
         )
     level = shifts.dims[-1]
-    missing = [
-        d for d in ("model", "intervention", "scenario") if d not in shifts.dims
-    ] + [c for c in ("target", "direction") if c not in shifts.coords]
+    missing = [d for d in ("model", "intervention", "scenario") if d not in shifts.dims] + [
+        c for c in ("target", "direction") if c not in shifts.coords
+    ]
     if level not in ("value", "micro_value") or missing:
         raise VatInputError(
             f"the shifts have dims {shifts.dims} and coords {list(shifts.coords)}; they need "
@@ -102,9 +102,7 @@ def metrics_dataset(m: VatMetrics, x: xr.DataArray, leading: tuple[str, ...] = (
     return ds
 
 
-def vat(
-    shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e-3
-) -> xr.Dataset:
+def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e-3) -> xr.Dataset:
     """The Value Alignment Tax metrics of every model x intervention (VAT_SPEC 2-3).
 
     Args:
@@ -167,9 +165,7 @@ def metrics_table(result: xr.Dataset) -> pd.DataFrame:
         >>> list(t.columns[:4])
         ['model', 'intervention', 'strategy', 'target']
     """
-    scalars = [
-        v for v in result.data_vars if set(result[v].dims) == {"model", "intervention"}
-    ]
+    scalars = [v for v in result.data_vars if set(result[v].dims) == {"model", "intervention"}]
     df = result[scalars].to_dataframe().reset_index()
     meta = ["model", "intervention", "strategy", "target", "direction"]
     df = df[[*meta, *[c for c in df.columns if c not in meta]]]

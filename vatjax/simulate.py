@@ -50,8 +50,10 @@ def _expected_phi(eta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     """E[phi(r)] under OrderedLogistic(eta, cuts) for a 1..K scale."""
     k = len(cuts) + 1
     cdf = 1 / (1 + np.exp(-(cuts - eta[..., None])))  # P(r <= j), j = 1..K-1
-    probs = np.diff(np.concatenate([np.zeros_like(eta)[..., None], cdf,
-                                    np.ones_like(eta)[..., None]], -1), axis=-1)  # fmt: skip
+    probs = np.diff(
+        np.concatenate([np.zeros_like(eta)[..., None], cdf, np.ones_like(eta)[..., None]], -1),
+        axis=-1,
+    )
     mid = (1 + k) / 2
     phi = (np.arange(1, k + 1) - mid) / (mid - 1)
     return probs @ phi
@@ -133,8 +135,9 @@ def simulate_study(
     n_int = len(interventions)
 
     beta = rng.normal(0, item_sd, len(micro))
-    omega = np.stack([(1 - couplings[j]) * np.eye(n_values) + couplings[j] * circ
-                      for *_, j in interventions])  # fmt: skip
+    omega = np.stack(
+        [(1 - couplings[j]) * np.eye(n_values) + couplings[j] * circ for *_, j in interventions]
+    )
     mu = np.zeros((n_models, n_int, n_values))
     models = [f"model-{i + 1}" for i in range(n_models)]
     susceptibility = rng.uniform(0.7, 1.3, n_models)
@@ -157,17 +160,24 @@ def simulate_study(
     eta_pre = item_sigma * theta[:, :, item_v] + beta[item_u]  # (model, scenario, item)
     eta_post = item_sigma * (theta[:, None] + delta)[..., item_v] + beta[item_u]
     eta = np.concatenate([eta_pre[:, None], eta_post], axis=1)  # (model, condition, s, item)
-    ratings = np.stack(
-        [_ordered_logistic(rng, eta[m], cuts[m]) for m in range(n_models)]
-    ).astype(float) + (lo - 1)
+    ratings = np.stack([_ordered_logistic(rng, eta[m], cuts[m]) for m in range(n_models)]).astype(
+        float
+    ) + (lo - 1)
     if missing_rate > 0:
         ratings[rng.random(ratings.shape) < missing_rate] = np.nan
 
     cond_names = ["pre"] + [c[0] for c in interventions]
     meta = [("baseline", "", 0)] + [(s, t, d) for _, s, t, d, _ in interventions]
-    grid = np.stack(np.meshgrid(np.arange(n_models), np.arange(n_int + 1),
-                                np.arange(n_scenarios), np.arange(n_items),
-                                indexing="ij"), -1).reshape(-1, 4)  # fmt: skip
+    grid = np.stack(
+        np.meshgrid(
+            np.arange(n_models),
+            np.arange(n_int + 1),
+            np.arange(n_scenarios),
+            np.arange(n_items),
+            indexing="ij",
+        ),
+        -1,
+    ).reshape(-1, 4)
     m_i, c_i, s_i, it = grid.T
     table = pd.DataFrame(
         {

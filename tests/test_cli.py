@@ -1,0 +1,86 @@
+"""The vatjax command: simulate, vat and demo; bad input exits 2 with a message."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import vatjax
+from vatjax.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def study_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "study.csv"
+    result = invoke("simulate", "--out", path, "--models", 1, "--scenarios", 12, "--seed", 4)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_simulate_writes_table_and_truth(study_csv):
+    assert len(pd.read_csv(study_csv)) == 13 * 12 * 112
+    truth = vatjax.load(study_csv.with_name("study-truth.nc"))
+    assert truth["nvat"].sizes["intervention"] == 12
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".nc"])
+def test_vat_prints_the_table_and_writes_results(study_csv, tmp_path, suffix):
+    out = tmp_path / f"r{suffix}"
+    result = invoke("vat", study_csv, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "prompt-8shot:Stimulation" in result.output and "nvat" in result.output
+    expected = vatjax.vat(vatjax.shifts(vatjax.load_judgments(study_csv)))
+    if suffix == ".nc":
+        assert float(abs(vatjax.load(out)["nvat"] - expected["nvat"]).max()) < 1e-7
+    else:
+        table = pd.read_csv(out) if suffix == ".csv" else pd.DataFrame(json.loads(out.read_text()))
+        assert table["nvat"].tolist() == pytest.approx(
+            vatjax.metrics_table(expected)["nvat"].tolist(), abs=1e-6
+        )
+
+
+def test_vat_options_change_the_result(study_csv, tmp_path):
+    out = tmp_path / "diag.csv"
+    assert invoke("vat", study_csv, "--include-diagonal", "--out", out).exit_code == 0
+    assert (pd.read_csv(out)["nvat"] >= 1).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["vat", "absent.csv"], "no such file"),
+        (["vat", "{bad}"], "problem(s) in the judgments table"),
+        (["vat", "{study}", "--scale", "five"], "--scale must be LOW,HIGH"),
+        (["vat", "{study}", "--out", "x.xlsx"], "use a path ending in"),
+        (["simulate", "--out", "{tmp}/s.csv", "--scenarios", "2"], "at least 1 model and 3"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(study_csv, tmp_path, args, needle):
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(study_csv).assign(polarity="up").head(50).to_csv(bad, index=False)
+    args = [a.format(bad=bad, study=study_csv, tmp=tmp_path) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_help_everywhere():
+    for cmd in ([], ["simulate"], ["vat"], ["demo"]):
+        result = invoke(*cmd, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.slow
+def test_demo_runs_the_pipeline(tmp_path):
+    result = invoke("demo", "--out-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "prompt-2shot:Security" in result.output
+    assert len(pd.read_csv(tmp_path / "vat.csv")) == 4 * 12
