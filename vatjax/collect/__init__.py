@@ -1,0 +1,62 @@
+"""Judgment collection: item bank -> LLM judge (steered or not) -> resumable store -> table.
+
+Example::
+
+    >>> import tempfile, pathlib
+    >>> from vatjax.collect import FakeChatServer, collect, demo_items_path, store_to_table
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
+    >>> with FakeChatServer() as server:
+    ...     summary = collect(demo_items_path(), ["pre"], endpoint=server.url,
+    ...                       model="demo", out=out)
+    >>> len(store_to_table(out))
+    120
+"""
+
+from vatjax.collect.client import ChatClient, ChatResult, FatalEndpointError, RetryPolicy
+from vatjax.collect.collector import CollectSummary, collect, collect_async, plan
+from vatjax.collect.items import demo_items_path, load_items, split_items
+from vatjax.collect.prompts import JUDGE_TEMPLATE, judge_prompt, parse_rating
+from vatjax.collect.steering import (
+    SYSTEM_TEMPLATES,
+    Condition,
+    build_messages,
+    fewshot_examples,
+    parse_condition,
+)
+from vatjax.collect.store import JudgmentStore, read_store, store_to_table
+
+
+def __getattr__(name: str):
+    # imported on first use, so `python -m vatjax.collect.fakeserver` runs it cleanly
+    if name == "FakeChatServer":
+        from vatjax.collect.fakeserver import FakeChatServer
+
+        return FakeChatServer
+    raise AttributeError(f"module 'vatjax.collect' has no attribute {name!r}")
+
+
+__all__ = [
+    "JUDGE_TEMPLATE",
+    "SYSTEM_TEMPLATES",
+    "ChatClient",
+    "ChatResult",
+    "CollectSummary",
+    "Condition",
+    "FakeChatServer",
+    "FatalEndpointError",
+    "JudgmentStore",
+    "RetryPolicy",
+    "build_messages",
+    "collect",
+    "collect_async",
+    "demo_items_path",
+    "fewshot_examples",
+    "judge_prompt",
+    "load_items",
+    "parse_condition",
+    "parse_rating",
+    "plan",
+    "read_store",
+    "split_items",
+    "store_to_table",
+]

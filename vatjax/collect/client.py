@@ -18,9 +18,12 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import random
+import ssl
+import sys
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +41,12 @@ __all__ = [
     "safe_url",
 ]
 
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore retries `import sniffio` on every lock it creates; a failed import walks
+    # sys.path each time (~0.1 ms a request). A None entry makes it fail at once, as before.
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+_SHARD = 8  # connections per httpx pool: its per-request scan is linear in its size
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _FATAL_STATUS = frozenset({401, 403, 404})
 
@@ -135,6 +144,16 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _ssl_context() -> ssl.SSLContext:
+    """One certificate-verifying context shared by all pools (loading CAs takes ~20 ms)."""
+    try:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:  # pragma: no cover - certifi comes with httpx
+        return ssl.create_default_context()
+
+
 def _retry_after(resp: httpx.Response) -> float | None:
     value = resp.headers.get("retry-after")
     try:
@@ -190,15 +209,29 @@ class ChatClient:
         self.url = chat_url(endpoint)
         self.endpoint = safe_url(endpoint)
         self.retry = retry or RetryPolicy()
-        self._sem = asyncio.Semaphore(concurrency)
+        # one slot per request in flight; slot i uses pool i // _SHARD, so a request never
+        # waits inside a pool and each pool stays small
+        self._slots: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(concurrency):
+            self._slots.put_nowait(i)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(timeout), limits=limits, transport=transport
-        )
+        n_pools = -(-concurrency // _SHARD)
+        verify = _ssl_context()
+        limits = httpx.Limits(max_connections=_SHARD, max_keepalive_connections=_SHARD)
+        self._pools = [
+            httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(timeout),
+                limits=limits,
+                transport=transport,
+                verify=verify,
+            )
+            for _ in range(n_pools)
+        ]
+        self.timeout = timeout
         self.retries = 0  # retries made over the client's life
 
     async def __aenter__(self) -> ChatClient:
@@ -208,7 +241,8 @@ class ChatClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for pool in self._pools:
+            await pool.aclose()
 
     async def complete(
         self,
@@ -241,11 +275,12 @@ class ChatClient:
             attempt += 1
             retry_after = None
             status = None
-            async with self._sem:
+            slot = await self._slots.get()
+            try:
                 try:
-                    resp = await self._http.post(self.url, content=payload)
+                    resp = await self._pools[slot // _SHARD].post(self.url, content=payload)
                 except httpx.TimeoutException:
-                    error = f"timed out after {self._http.timeout.read}s"
+                    error = f"timed out after {self.timeout:g} s"
                 except httpx.TransportError as exc:
                     error = f"connection failed ({type(exc).__name__})"
                 else:
@@ -266,6 +301,8 @@ class ChatClient:
                             f"{self.endpoint} answered {error}; {hint}", [error, hint]
                         )
                     retry_after = _retry_after(resp)
+            finally:
+                self._slots.put_nowait(slot)
             transient = status is None or status in _RETRY_STATUS or status >= 500
             if not transient or attempt > self.retry.max_retries:
                 return ChatResult(

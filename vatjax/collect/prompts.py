@@ -116,9 +116,7 @@ _LABELLED = re.compile(
     r"|give (?:it|this)(?: action)?)\s*(?:is|of|:|=|-|a|an|as)?\s*[*_\"'(\[]*\s*(\d+(?:\.\d+)?)",
     re.I,
 )
-_SCALE = re.compile(
-    r"\b\d+\s*(?:-|–|to)\s*\d+\b|(?:out of|/)\s*\d+\b|\bscale\s+of\s+\d+", re.I
-)
+_SCALE = re.compile(r"\b\d+\s*(?:-|–|to)\s*\d+\b|(?:out of|/)\s*\d+\b|\bscale\s+of\s+\d+", re.I)
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.0+)?)(?![\w.]*\d)")
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 

@@ -1,0 +1,225 @@
+"""``vatjax collect``: judge an item bank with an LLM endpoint into a resumable store.
+
+Example::
+
+    vatjax collect items.jsonl --endpoint http://127.0.0.1:8000/v1 --model qwen3-4b \\
+        --condition pre --condition fewshot:Power:suppress:4 --out judgments.jsonl \\
+        --table judgments.csv
+
+Rerunning the same command resumes: answered requests are skipped. The API key is read
+from the environment variable named by ``--api-key-env`` (default ``OPENAI_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from vatjax.collect.client import RetryPolicy, safe_url
+from vatjax.collect.collector import CollectSummary, collect
+from vatjax.collect.prompts import JUDGE_TEMPLATE
+from vatjax.collect.store import store_to_table
+from vatjax.errors import VatInputError
+
+__all__ = ["collect_command"]
+
+_CONDITION_HELP = (
+    "A condition to judge under; repeat the option for several. pre (the baseline), "
+    "fewshot:TARGET:DIRECTION:K, system:TARGET:DIRECTION, or "
+    "checkpoint:LABEL:TARGET:DIRECTION,model=NAME[,endpoint=URL]; DIRECTION is "
+    "reinforce/+1 or suppress/-1; options ,name= ,strategy= rename."
+)
+
+
+class _RateColumn(ProgressColumn):
+    """Answers per second over the whole run (rich's own speed is a short window)."""
+
+    def __init__(self, start_done: list[int]):
+        super().__init__()
+        self.start = time.perf_counter()
+        self.start_done = start_done
+
+    def render(self, task) -> Text:
+        elapsed = time.perf_counter() - self.start
+        n = task.completed - self.start_done[0]
+        rate = n / elapsed if elapsed > 0 and n > 0 else 0.0
+        return Text(f"{rate:6.1f}/s", style="progress.data.speed")
+
+
+def _fields(specs: list[str]) -> dict[str, str] | None:
+    out = {}
+    for spec in specs:
+        src, eq, dst = spec.partition("=")
+        if not eq or not src.strip() or not dst.strip():
+            raise VatInputError(
+                f"--field {spec!r} must be THEIR_COLUMN=ITEM_FIELD, e.g. --field scene=scenario_text"
+            )
+        out[src.strip()] = dst.strip()
+    return out or None
+
+
+def _summary_table(summary: CollectSummary) -> Table:
+    table = Table(title="collected judgments", title_justify="left")
+    for col in ("condition", "planned", "already stored", "answered", "no rating", "failed"):
+        table.add_column(col, justify="left" if col == "condition" else "right")
+    keys = ("total", "stored", "answered", "unparsed", "errors")
+    for name, c in summary.by_condition.items():
+        table.add_row(name, *(str(c[k]) for k in keys))
+    return table
+
+
+def collect_command(
+    items: Annotated[
+        Path, typer.Argument(help="Item bank: .json, .jsonl, .csv or .parquet.", show_default=False)
+    ],
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
+        ),
+    ],
+    model: Annotated[str, typer.Option(help="Served model name; the 'model' of every row.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="JSON-lines store; an existing one is resumed.")
+    ],
+    condition: Annotated[
+        list[str] | None,
+        typer.Option("--condition", "-c", help=_CONDITION_HELP + " Default: pre."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Ratings per item and condition.")] = 1,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed sent with repeat 0 (repeat r: seed + r).")] = 0,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Most tokens per answer (default: the server's).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Most requests in flight.")] = 8,
+    timeout: Annotated[float, typer.Option(help="Seconds per attempt.")] = 60.0,
+    max_retries: Annotated[
+        int, typer.Option(help="Retries on 429, 5xx and timeouts (exponential backoff, jitter).")
+    ] = 5,
+    backoff: Annotated[float, typer.Option(help="Base backoff delay in seconds.")] = 0.5,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key (may be unset).")
+    ] = "OPENAI_API_KEY",
+    examples: Annotated[
+        Path | None,
+        typer.Option(help="Item file for few-shot examples (default: hold out scenarios)."),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of scenarios held out for few-shot examples.")
+    ] = 0.3,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(help="Name an item column: THEIR_COLUMN=ITEM_FIELD (repeatable)."),
+    ] = None,
+    judge_template: Annotated[
+        Path | None,
+        typer.Option(help="File with the judge prompt template (str.format fields)."),
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option(help="A system message sent with every request.")
+    ] = None,
+    table: Annotated[
+        Path | None,
+        typer.Option(help="Also write the long judgments table (.csv, .parquet, .jsonl)."),
+    ] = None,
+    fsync: Annotated[
+        bool, typer.Option(help="fsync each answer (survives a power cut, not only a crash).")
+    ] = True,
+    progress: Annotated[
+        bool | None, typer.Option(help="Show a progress bar (default: on a terminal).")
+    ] = None,
+) -> None:
+    """Judge every item under every condition with an LLM endpoint; resumable."""
+    condition = condition or ["pre"]
+    if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
+        raise VatInputError(
+            f"--api-key-env names {api_key_env!r}, which is not set; export it first"
+        )
+    template = JUDGE_TEMPLATE
+    if judge_template is not None:
+        template = judge_template.read_text(encoding="utf-8")
+    err = Console(stderr=True)
+    show = err.is_terminal if progress is None else progress
+    start_done = [0]
+    bar = Progress(
+        TextColumn("[bold]collecting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _RateColumn(start_done),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("[red]{task.fields[errors]} errors"),
+        console=err,
+        disable=not show,
+        transient=False,
+    )
+    task = bar.add_task("collect", total=None, errors=0)
+    first = [True]
+
+    def on_progress(done: int, total: int, errors: int) -> None:
+        if first[0]:
+            start_done[0] = done
+            bar.reset(task, total=total, completed=done, errors=errors)
+            first[0] = False
+        bar.update(task, completed=done, errors=errors)
+
+    console = Console()
+    try:
+        with bar:
+            summary = collect(
+                items,
+                condition,
+                endpoint=endpoint,
+                model=model,
+                out=out,
+                repeats=repeats,
+                temperature=temperature,
+                seed=seed,
+                max_tokens=max_tokens,
+                concurrency=concurrency,
+                timeout=timeout,
+                retry=RetryPolicy(max_retries=max_retries, backoff=backoff),
+                api_key_env=api_key_env,
+                examples=examples,
+                holdout=holdout,
+                judge_template=template,
+                system=system,
+                fields=_fields(field or []),
+                fsync=fsync,
+                progress=on_progress,
+            )
+    except KeyboardInterrupt:
+        err.print(
+            f"[bold yellow]interrupted[/]: every answer received so far is in {out}; "
+            "run the same command again to collect the rest",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    console.print(_summary_table(summary))
+    console.print(str(summary), highlight=False, soft_wrap=True)
+    console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
+    if table is not None:
+        from vatjax.io import write_table
+
+        write_table(store_to_table(out), table)
+        console.print(f"judgments table written to {table}", highlight=False)
+    if summary.errors:
+        raise typer.Exit(1)

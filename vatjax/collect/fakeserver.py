@@ -1,0 +1,236 @@
+"""A deterministic OpenAI-compatible chat server on 127.0.0.1, for tests, demos, benchmarks.
+
+It answers ``POST /v1/chat/completions`` with a rating that is a fixed function of the
+model name, the prompt and the seed, phrased in one of several styles (a bare number, a
+sentence, a JSON object), so the same request always gets the same answer. It can be
+told to misbehave: answer the first attempts at each request with 429 or 500, stall the
+first attempts past the client's timeout, answer slowly, answer text with no rating in
+it, or demand an API key. Standard library only; nothing leaves the machine.
+
+Run one by hand: ``python -m vatjax.collect.fakeserver --port 8000`` (prints its URL).
+
+Example:
+    >>> import httpx
+    >>> with FakeChatServer() as server:
+    ...     body = {"model": "m", "messages": [{"role": "user", "content": "Rate it."}]}
+    ...     r = httpx.post(server.url + "/chat/completions", json=body)
+    >>> r.status_code, r.json()["choices"][0]["message"]["role"]
+    (200, 'assistant')
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["FakeChatServer", "fake_rating"]
+
+NO_RATING_TEXT = "I would rather not put a number on this one."
+"""What the server answers when told to answer without a rating."""
+
+
+def fake_rating(model: str, messages: list[dict], seed: int | None) -> tuple[int, str]:
+    """The server's deterministic (rating, answer text) for a request.
+
+    The rating of the last user message is a hash of it and the model; the system
+    message and any few-shot turns move it by -1, 0 or +1 (also by hash), so a steered
+    condition gives different, but reproducible, ratings.
+
+    Example:
+        >>> msgs = [{"role": "user", "content": "x"}]
+        >>> fake_rating("m", msgs, 0) == fake_rating("m", msgs, 0)
+        True
+    """
+    users = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    last = str(users[-1]) if users else ""
+    h = hashlib.sha256(f"{model}\x00{last}\x00{seed}".encode()).digest()
+    rating = 1 + h[0] % 5
+    context = [m for m in messages[:-1]] if messages else []
+    if context:
+        c = hashlib.sha256(json.dumps(context, sort_keys=True).encode() + h).digest()
+        rating = min(5, max(1, rating + (c[0] % 3) - 1))
+    style = h[1] % 4
+    text = [
+        f"{rating}",
+        f"Rating: {rating}",
+        json.dumps({"rating": rating, "reason": "deterministic test answer"}),
+        f"I would rate this action a {rating} out of 5.",
+    ][style]
+    return rating, text
+
+
+class FakeChatServer:
+    """A threaded OpenAI-compatible test server (see the module docstring).
+
+    Args:
+        delay: seconds to wait before every answer.
+        fail_first: the first ``fail_first`` attempts at each distinct request are refused
+            with the statuses in ``fail_status`` (cycled).
+        fail_status: statuses of refused attempts (e.g. ``(429, 500)``).
+        stall_first: the first ``stall_first`` attempts at each distinct request wait
+            ``stall_s`` seconds before answering (past a client's timeout).
+        no_rating: substrings; a request whose last message contains one gets
+            :data:`NO_RATING_TEXT`.
+        api_key: if set, requests without ``Authorization: Bearer <api_key>`` get 401.
+
+    Attributes (readable while it runs): ``requests`` (all attempts), ``statuses``
+    (Counter of the statuses sent), ``authorizations`` (set of Authorization headers).
+    The behaviour attributes may be changed while it runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        delay: float = 0.0,
+        fail_first: int = 0,
+        fail_status: tuple[int, ...] = (429, 500),
+        stall_first: int = 0,
+        stall_s: float = 2.0,
+        no_rating: tuple[str, ...] = (),
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.delay = delay
+        self.fail_first = fail_first
+        self.fail_status = tuple(fail_status)
+        self.stall_first = stall_first
+        self.stall_s = stall_s
+        self.no_rating = tuple(no_rating)
+        self.api_key = api_key
+        self.requests = 0
+        self.statuses: Counter[int] = Counter()
+        self.authorizations: set[str] = set()
+        self._attempts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server's API (``http://127.0.0.1:PORT/v1``)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> FakeChatServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeChatServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                with server._lock:
+                    server.statuses[status] += 1
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # client gave up
+                    self.close_connection = True
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                with server._lock:
+                    server.requests += 1
+                    auth = self.headers.get("Authorization")
+                    if auth:
+                        server.authorizations.add(auth)
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                if server.api_key and auth != f"Bearer {server.api_key}":
+                    return self._send(401, {"error": {"message": "invalid API key"}})
+                try:
+                    body = json.loads(raw)
+                    messages = body["messages"]
+                    model = str(body["model"])
+                except (ValueError, KeyError, TypeError):
+                    return self._send(400, {"error": {"message": "bad request body"}})
+                digest = hashlib.sha256(raw).hexdigest()
+                with server._lock:
+                    server._attempts[digest] += 1
+                    attempt = server._attempts[digest]
+                if attempt <= server.fail_first and server.fail_status:
+                    status = server.fail_status[(attempt - 1) % len(server.fail_status)]
+                    headers = {"Retry-After": "0"} if status == 429 else None
+                    return self._send(status, {"error": {"message": "try again"}}, headers)
+                if attempt <= server.stall_first:
+                    time.sleep(server.stall_s)
+                if server.delay:
+                    time.sleep(server.delay)
+                last = str(messages[-1].get("content", "")) if messages else ""
+                if any(s in last for s in server.no_rating):
+                    text = NO_RATING_TEXT
+                else:
+                    _, text = fake_rating(model, messages, body.get("seed"))
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-" + digest[:12],
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": len(raw) // 4, "completion_tokens": 3},
+                    },
+                )
+
+        return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m vatjax.collect.fakeserver [--port N] [--delay S]``: serve until killed."""
+    ap = argparse.ArgumentParser(description="deterministic OpenAI-compatible test server")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    server = FakeChatServer(port=args.port, delay=args.delay)
+    print(server.url, flush=True)
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()
