@@ -77,9 +77,11 @@ class FakeChatServer:
         no_rating: substrings; a request whose last message contains one gets
             :data:`NO_RATING_TEXT`.
         api_key: if set, requests without ``Authorization: Bearer <api_key>`` get 401.
+        keep_bodies: keep every request body in ``bodies`` (for tests).
 
     Attributes (readable while it runs): ``requests`` (all attempts), ``statuses``
-    (Counter of the statuses sent), ``authorizations`` (set of Authorization headers).
+    (Counter of the statuses sent), ``authorizations`` (set of Authorization headers),
+    ``max_in_flight`` (most requests handled at once), ``bodies``.
     The behaviour attributes may be changed while it runs.
     """
 
@@ -93,6 +95,7 @@ class FakeChatServer:
         stall_s: float = 2.0,
         no_rating: tuple[str, ...] = (),
         api_key: str | None = None,
+        keep_bodies: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
@@ -106,6 +109,10 @@ class FakeChatServer:
         self.requests = 0
         self.statuses: Counter[int] = Counter()
         self.authorizations: set[str] = set()
+        self.keep_bodies = keep_bodies
+        self.bodies: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
@@ -178,6 +185,18 @@ class FakeChatServer:
                     model = str(body["model"])
                 except (ValueError, KeyError, TypeError):
                     return self._send(400, {"error": {"message": "bad request body"}})
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    if server.keep_bodies:
+                        server.bodies.append(body)
+                try:
+                    self._answer(raw, body, messages, model)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, raw: bytes, body: dict, messages: list, model: str) -> None:
                 digest = hashlib.sha256(raw).hexdigest()
                 with server._lock:
                     server._attempts[digest] += 1
