@@ -8,7 +8,7 @@ Example (against the built-in test server; a real run names your endpoint)::
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre", "fewshot:Power:suppress:2"],
     ...                       endpoint=server.url, model="demo", out=out)
-    >>> summary.answered == summary.total == 2 * 90
+    >>> summary.answered == summary.total == 2 * 80  # 8 of 12 scenarios; 4 held out
     True
     >>> sorted(store_to_table(out)["condition"].unique())
     ['fewshot:Power:suppress:2', 'pre']
