@@ -227,6 +227,8 @@ def test_store_drops_a_cut_short_line_and_rejects_a_corrupt_one(tmp_path):
     rating = table.set_index(["scenario", "repeat"])["rating"]
     assert len(table) == 3 and rating[("s1", 0)] == 4.0 and rating[("s2", 0)] == 2.0
     assert np.isnan(rating[("s1", 1)])
+    with pytest.raises(VatInputError, match=r"must be a JSON-lines file: name it \*\.jsonl"):
+        JudgmentStore(tmp_path / "judgments.csv")
     path.write_text("not json\n" + json.dumps(rec) + "\n")
     with pytest.raises(VatInputError, match="line 1 is not valid JSON"):
         read_store(path)

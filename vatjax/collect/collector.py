@@ -335,6 +335,7 @@ async def collect_async(
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
+            await store.drain()
             summary.retries = sum(c.retries for c in clients.values())
             summary.elapsed_s = time.perf_counter() - start
             for c in clients.values():

@@ -156,6 +156,11 @@ class JudgmentStore:
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = True):
         self.path = Path(path)
+        if self.path.suffix.lower() not in (".jsonl", ".ndjson"):
+            raise VatInputError(
+                f"the judgment store {self.path.name!r} must be a JSON-lines file: name it "
+                "*.jsonl (write a table in another format with --table / store_to_table)"
+            )
         if self.path.is_dir():
             raise IsADirectoryError(f"the judgment store {self.path} is a directory; name a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +215,13 @@ class JudgmentStore:
             covers, task = self._sync_covers, self._sync
             await asyncio.shield(task)
             self._synced = max(self._synced, covers)
+
+    async def drain(self) -> None:
+        """Wait for a group-commit fsync still running (before closing the file)."""
+        if self._sync is not None and not self._sync.done():
+            await asyncio.wait([self._sync])
+        if self._sync is not None and self._sync.done() and not self._sync.cancelled():
+            self._sync.exception()  # retrieved: never logged as unretrieved
 
     def _write(self, record: dict) -> None:
         missing = [k for k in KEY_FIELDS if k not in record]
