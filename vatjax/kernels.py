@@ -95,11 +95,19 @@ def _spearman_core(x, w, pairwise: bool):
     valid = (~jnp.isnan(x).T).astype(x.dtype)  # (value, scenario)
     n_values = x.shape[-1]
     if pairwise:
-        pair_w = w * valid[:, None, :] * valid[None, :, :]  # (value, value2, scenario)
-        ranks = weighted_midranks(
-            RankIndex(*(jnp.broadcast_to(a[:, None, :], pair_w.shape) for a in index)), pair_w
-        )
-        corr = _weighted_corr(ranks, jnp.swapaxes(ranks, 0, 1), pair_w)
+        # One row u at a time (memory O(V N), not O(V^2 N)): for each v, the weights keep
+        # the samples where both u and v are present.
+        def row(args):
+            order_u, lower_u, upper_u, valid_u = args
+            pair_w = w * valid_u * valid  # (value2, scenario)
+            index_u = RankIndex(
+                *(jnp.broadcast_to(a, pair_w.shape) for a in (order_u, lower_u, upper_u))
+            )
+            ranks_u = weighted_midranks(index_u, pair_w)
+            ranks_v = weighted_midranks(index, pair_w)
+            return _weighted_corr(ranks_u, ranks_v, pair_w)
+
+        corr = jax.lax.map(row, (*index, valid))
     else:
         wv = jnp.broadcast_to(w, valid.shape)
         ranks = weighted_midranks(index, wv)
