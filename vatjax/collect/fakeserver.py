@@ -64,6 +64,11 @@ def fake_rating(model: str, messages: list[dict], seed: int | None) -> tuple[int
     return rating, text
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # the default 5 drops SYNs when many clients connect at once
+
+
 class FakeChatServer:
     """A threaded OpenAI-compatible test server (see the module docstring).
 
@@ -115,8 +120,7 @@ class FakeChatServer:
         self.max_in_flight = 0
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), self._handler())
         self._thread: threading.Thread | None = None
 
     @property
