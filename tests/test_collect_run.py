@@ -111,12 +111,13 @@ def test_429_and_500_are_retried_until_answered(server, tmp_path):
 
 
 def test_timeouts_are_retried(server, tmp_path):
-    server.stall_first, server.stall_s = 1, 0.6
+    server.stall_first, server.stall_s = 1, 1.0
     items = _items(1).head(4)
     out = tmp_path / "j.jsonl"
-    summary = _run(server, out, items, timeout=0.2, concurrency=4)
-    assert (summary.answered, summary.errors) == (4, 0)
-    assert (store_to_table(out, details=True)["attempts"] == 2).all()
+    summary = _run(server, out, items, timeout=0.3, concurrency=4)
+    assert (summary.answered, summary.errors) == (4, 0) and summary.retries >= 4
+    details = store_to_table(out, details=True)
+    assert (details["attempts"] >= 2).all() and details["rating"].notna().all()
 
 
 def test_failures_past_the_retries_are_recorded_then_collected_by_a_rerun(server, tmp_path):
