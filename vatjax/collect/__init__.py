@@ -25,6 +25,9 @@ from vatjax.collect.steering import (
 )
 from vatjax.collect.store import JudgmentStore, read_store, store_to_table
 
+collect_judgments = collect
+"""Alias of :func:`collect` (the name ``vatjax`` exports: ``vatjax.collect`` is this package)."""
+
 
 def __getattr__(name: str):
     # imported on first use, so `python -m vatjax.collect.fakeserver` runs it cleanly
@@ -49,6 +52,7 @@ __all__ = [
     "build_messages",
     "collect",
     "collect_async",
+    "collect_judgments",
     "demo_items_path",
     "fewshot_examples",
     "judge_prompt",
