@@ -10,6 +10,7 @@ Example:
 
 from importlib.metadata import version as _version
 
+from vatjax.collect import collect_judgments, demo_items_path, load_items, store_to_table
 from vatjax.data import load_judgments, scores, shifts
 from vatjax.errors import VatInputError
 from vatjax.io import load, save
@@ -25,12 +26,16 @@ __all__ = [
     "Taxonomy",
     "VatInputError",
     "__version__",
+    "collect_judgments",
+    "demo_items_path",
     "load",
+    "load_items",
     "load_judgments",
     "metrics_table",
     "save",
     "scores",
     "shifts",
     "simulate_study",
+    "store_to_table",
     "vat",
 ]
