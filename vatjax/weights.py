@@ -1,0 +1,239 @@
+"""Resampling weights over scenarios, drawn from a JAX PRNG key (DESIGN: weights are the
+one abstraction).
+
+Every scheme is a weight vector over samples (the ``scenario`` dim), and the same weight
+applies to every value of a sample (a cluster bootstrap over scenarios):
+
+- ``bootstrap``: multinomial counts, n draws with replacement from the n present samples;
+- ``subsample``: 0/1 weights, m = floor(fraction n) samples without replacement
+  (fraction 0.8 is the paper's robustness check);
+- ``bayesian``: Dirichlet(1, ..., 1) weights (the Bayesian bootstrap), scaled to sum to n;
+- jackknife: leave-one-out (or delete-a-group) 0/1 weights, for the BCa acceleration.
+
+``present`` marks the samples a cell has (a model x intervention judged on a scenario);
+absent samples always get weight 0 and n counts the present ones. Resample ``b`` of cell
+``c`` uses the key ``fold_in(fold_in(key, b), c)`` (or ``fold_in(key, b)`` for all cells
+when ``shared=True``), so a draw does not depend on how resamples are chunked or sharded.
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> w = resample_weights(jax.random.key(0), 3, jnp.ones(10, bool))
+    >>> w.shape, [float(s) for s in w.sum(-1)]
+    ((3, 10), [10.0, 10.0, 10.0])
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from vatjax.errors import VatInputError
+
+__all__ = ["SCHEMES", "draw_weights", "jackknife_groups", "jackknife_weights", "resample_weights"]
+
+SCHEMES = ("bootstrap", "subsample", "bayesian")
+_POISSON_TERMS = 24  # P(Poisson(<=1) >= 24) < 1e-23: the table is exhaustive in float32
+
+
+def check_scheme(scheme: str, fraction: float) -> None:
+    """Raise VatInputError for an unknown scheme or a fraction outside (0, 1)."""
+    if scheme not in SCHEMES:
+        raise VatInputError(f"unknown scheme {scheme!r}; use one of {list(SCHEMES)}")
+    if not 0 < fraction < 1:
+        raise VatInputError(
+            f"fraction must lie in (0, 1) (m = fraction x n samples per subsample), got {fraction}"
+        )
+
+
+def _counts(key, present: Bool[Array, " scenario"]) -> Float[Array, " scenario"]:
+    """Multinomial(n; 1/n, ..., 1/n) counts over the present samples, exactly.
+
+    Poisson(mu) counts per sample, mu = (n - 3 sqrt n) / n, have a total T; given T they
+    are Multinomial(T) (Poisson splitting), and adding the n - T missing draws uniformly
+    makes them Multinomial(n). T > n, or more missing draws than the fixed pad, is
+    rejected and redrawn (probability ~1e-3; acceptance depends on T only, so the
+    result stays exact). This needs one uniform per sample and ~3 sqrt(n) scattered
+    draws, instead of n scattered draws.
+    """
+    size = present.shape[-1]
+    pad = min(size, math.ceil(8 * math.sqrt(size)) + 8)
+    n = jnp.sum(present, dtype=jnp.int32)
+    nf = n.astype(jnp.float32)
+    mu = jnp.maximum(nf - 3 * jnp.sqrt(nf), 0.0) / jnp.maximum(nf, 1.0)
+    k = jnp.arange(_POISSON_TERMS, dtype=jnp.float32)
+    log_pmf = k * jnp.log(jnp.maximum(mu, 1e-30)) - mu - jax.lax.lgamma(k + 1)
+    pmf = jnp.where(mu > 0, jnp.exp(log_pmf), (k == 0).astype(jnp.float32))
+    cdf = jnp.cumsum(pmf).at[-1].set(1.0)  # the table ends the distribution
+    # the present samples first, in order: draw j of the remainder lands on where[j]
+    where = jnp.argsort(~present, stable=True)
+
+    def attempt(key):
+        k_u, k_r = jax.random.split(key)
+        u = jax.random.uniform(k_u, (size,))
+        c = jnp.where(present, jnp.sum(u[:, None] > cdf, axis=-1, dtype=jnp.int32), 0)
+        rest = n - jnp.sum(c)
+        return c, rest, k_r
+
+    def redraw(state):
+        key, *_ = state
+        key, sub = jax.random.split(key)
+        return (key, *attempt(sub))
+
+    def rejected(state):
+        _, _, rest, _ = state
+        return (rest < 0) | (rest > pad)
+
+    key, sub = jax.random.split(key)
+    _, c, rest, k_r = jax.lax.while_loop(rejected, redraw, (key, *attempt(sub)))
+    draws = jax.random.randint(k_r, (pad,), 0, jnp.maximum(n, 1))
+    add = (jnp.arange(pad) < rest).astype(jnp.int32)
+    c = c.at[where[draws]].add(add)
+    return c.astype(jnp.float32)
+
+
+def _subsample(key, present, fraction: float):
+    """0/1 weights on m = floor(fraction n) present samples drawn without replacement."""
+    size = present.shape[-1]
+    n = jnp.sum(present, dtype=jnp.int32)
+    m = jnp.floor(fraction * n.astype(jnp.float32)).astype(jnp.int32)
+    bits = jnp.where(present, jax.random.bits(key, (size,), jnp.uint32), jnp.uint32(0))
+    absent = (~present).astype(jnp.uint32)
+    iota = jnp.arange(size, dtype=jnp.uint32)
+    # the m smallest (bits, index) among the present samples: exact, ties broken by index
+    _, s_bits, s_iota = jax.lax.sort((absent, bits, iota), num_keys=3)
+    at = jnp.maximum(m - 1, 0)
+    t_bits, t_iota = s_bits[at], s_iota[at]
+    keep = present & ((bits < t_bits) | ((bits == t_bits) & (iota <= t_iota))) & (m > 0)
+    return keep.astype(jnp.float32)
+
+
+def _bayesian(key, present):
+    """Dirichlet(1) weights on the present samples, scaled to sum to n."""
+    e = jnp.where(present, jax.random.exponential(key, present.shape), 0.0)
+    n = jnp.sum(present, dtype=jnp.float32)
+    total = jnp.sum(e)
+    return e * (n / jnp.where(total > 0, total, 1.0))
+
+
+def _one(key, present, scheme: str, fraction: float):
+    if scheme == "bootstrap":
+        return _counts(key, present)
+    if scheme == "subsample":
+        return _subsample(key, present, fraction)
+    return _bayesian(key, present)
+
+
+def draw_weights(
+    key,
+    index: Int[Array, ""],
+    present: Bool[Array, "*cell scenario"],
+    *,
+    scheme: str = "bootstrap",
+    fraction: float = 0.8,
+    shared: bool = False,
+) -> Float[Array, "*cell scenario"]:
+    """The weights of resample number ``index`` for every cell (jit- and vmap-friendly).
+
+    Args:
+        key: a JAX PRNG key (``jax.random.key(seed)``).
+        index: the resample's number; resample b is the same whatever the chunking.
+        present: which samples each cell has (leading dims are cells).
+        scheme: ``bootstrap``, ``subsample`` or ``bayesian``.
+        fraction: m / n for ``subsample``.
+        shared: one weight vector for all cells (they must share their scenarios):
+            the joint resampling that keeps differences between cells honest.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> w = draw_weights(jax.random.key(1), 0, jnp.ones((2, 5), bool), scheme="subsample")
+        >>> [float(s) for s in w.sum(-1)]
+        [4.0, 4.0]
+    """
+    rkey = jax.random.fold_in(key, index)
+    one = partial(_one, scheme=scheme, fraction=fraction)
+    if shared:
+        union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
+        return jnp.broadcast_to(one(rkey, union), present.shape) * present.astype(jnp.float32)
+    flat = present.reshape(-1, present.shape[-1])
+    keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(jnp.arange(flat.shape[0]))
+    return jax.vmap(one)(keys, flat).reshape(present.shape)
+
+
+def resample_weights(
+    key,
+    n_resamples: int,
+    present: Bool[Array, "*cell scenario"],
+    *,
+    scheme: str = "bootstrap",
+    fraction: float = 0.8,
+    shared: bool = False,
+    start: int = 0,
+) -> Float[Array, "resample *cell scenario"]:
+    """Weights of resamples ``start .. start + n_resamples - 1`` (see :func:`draw_weights`).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> w = resample_weights(jax.random.key(0), 2, jnp.ones(4, bool), scheme="bayesian")
+        >>> w.shape, bool(jnp.allclose(w.sum(-1), 4.0))
+        ((2, 4), True)
+    """
+    if n_resamples < 1:
+        raise VatInputError(f"n_resamples must be >= 1, got {n_resamples}")
+    check_scheme(scheme, fraction)
+    present = jnp.asarray(present, bool)
+    draw = partial(draw_weights, scheme=scheme, fraction=fraction, shared=shared)
+    idx = jnp.arange(start, start + n_resamples)
+    return jax.jit(jax.vmap(draw, in_axes=(None, 0, None)))(key, idx, present)
+
+
+def jackknife_groups(
+    present: np.ndarray, n_groups: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, int]:
+    """Assign each cell's present samples to jackknife groups (host-side numpy).
+
+    ``n_groups=None`` (or at least n) is the leave-one-out jackknife: group = the sample's
+    position among the present ones. Fewer groups delete a random ~n/G samples at a time
+    (the delete-a-group jackknife), which estimates the same BCa acceleration at a cost of
+    G instead of n evaluations. Absent samples get group -1.
+
+    Returns:
+        ``(groups, G)``: groups (*cell, scenario) int32, and the number of groups G.
+
+    Example:
+        >>> jackknife_groups(np.array([True, False, True]))
+        (array([ 0, -1,  1], dtype=int32), 2)
+    """
+    present = np.asarray(present, bool)
+    flat = present.reshape(-1, present.shape[-1])
+    n_max = int(flat.sum(-1).max(initial=0))
+    n_groups = n_max if n_groups is None else min(int(n_groups), n_max)
+    if n_groups < 1 and n_max > 0:
+        raise VatInputError(f"jackknife needs at least 1 group, got {n_groups}")
+    rng = np.random.default_rng(seed)
+    groups = np.full(flat.shape, -1, np.int32)
+    for c, row in enumerate(flat):
+        idx = np.flatnonzero(row)
+        if n_groups >= len(idx):
+            groups[c, idx] = np.arange(len(idx))
+        else:
+            groups[c, idx] = rng.permutation(len(idx)) % n_groups
+    return groups.reshape(present.shape), max(n_groups, 1)
+
+
+def jackknife_weights(
+    groups: Int[Array, "*cell scenario"], index: Int[Array, ""]
+) -> Float[Array, "*cell scenario"]:
+    """0/1 weights that leave out jackknife group ``index`` (``-1`` leaves none out).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> [float(v) for v in jackknife_weights(jnp.array([0, -1, 1]), 1)]
+        [1.0, 0.0, 0.0]
+    """
+    groups = jnp.asarray(groups)
+    return ((groups >= 0) & (groups != index)).astype(jnp.float32)
