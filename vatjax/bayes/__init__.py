@@ -1,0 +1,37 @@
+"""Bayesian VAT: hierarchical models of the raw ratings, posterior VAT with credible
+intervals, ArviZ DataTree export, diagnostics and PSIS-LOO comparison.
+
+The names load on first use (NumPyro and ArviZ take seconds to import), so
+``import vatjax`` and the command line stay quick.
+
+Example:
+    >>> from vatjax.bayes import available_presets
+    >>> available_presets()
+    ['gaussian', 'ordinal-indep', 'ordinal-lkj']
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "fit": "vatjax.bayes._fit",
+    "ConvergenceWarning": "vatjax.bayes.diagnostics",
+    "check": "vatjax.bayes.diagnostics",
+    "compare": "vatjax.bayes.diagnostics",
+    "loo": "vatjax.bayes.diagnostics",
+    "summary": "vatjax.bayes.diagnostics",
+    "Preset": "vatjax.bayes.presets",
+    "available_presets": "vatjax.bayes.presets",
+    "load_preset": "vatjax.bayes.presets",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vatjax.bayes' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,0 +1,276 @@
+"""``vatjax.fit``: sample a preset's model (NUTS or SVI) and export an ArviZ DataTree."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+
+import jax
+import numpy as np
+import numpyro
+import xarray as xr
+from arviz_base import from_numpyro
+from arviz_base.io_numpyro import MCMCAdapter, NumPyroInferenceAdapter, infer_dims
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_uniform
+from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+
+from vatjax.bayes._data import prepare
+from vatjax.bayes._model import (
+    DETERMINISTIC_SITES,
+    EVENT_DIMS,
+    PER_SCENARIO_SITES,
+    build_model,
+    model_arrays,
+)
+from vatjax.bayes._posterior import draw_quantities, observed, predictive
+from vatjax.bayes.diagnostics import check
+from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
+from vatjax.errors import VatInputError
+
+__all__ = ["fit"]
+
+
+def use_host_devices(n: int) -> bool:
+    """Ask XLA for ``n`` CPU devices so chains run in parallel; only possible before JAX
+    starts its backend. Returns whether ``n`` devices are (or will be) available."""
+    try:
+        from jax._src import xla_bridge
+
+        started = xla_bridge.backends_are_initialized()
+    except (ImportError, AttributeError):  # pragma: no cover - private API moved
+        started = True
+    if not started and "xla_force_host_platform_device_count" not in os.environ.get(
+        "XLA_FLAGS", ""
+    ):
+        numpyro.set_host_device_count(n)
+    return jax.local_device_count() >= n
+
+
+class _Draws(NumPyroInferenceAdapter):
+    """Posterior draws (chain, draw, ...) for ``from_numpyro``.
+
+    The model is left out (dims are inferred from its plates beforehand, without running
+    it): ``from_numpyro`` would otherwise replay it eagerly on the whole data set.
+    """
+
+    def __init__(self, samples, stats=None, tree_depth=None):
+        lead = next(iter(samples.values())).shape[:2]
+        super().__init__(None, None, (), {}, sample_shape=lead)
+        self._samples, self._stats, self._max_tree_depth = samples, stats or {}, tree_depth
+
+    @property
+    def sample_dims(self):
+        return ["chain", "draw"]
+
+    def get_samples(self, seed=None, **kwargs):
+        return self._samples
+
+    def get_sample_stats(self, **kwargs):
+        return self._stats
+
+
+def _settings(preset: Preset, **given) -> dict:
+    s = {**preset.sampler, **{k: v for k, v in given.items() if v is not None}}
+    problems = []
+    if s["method"] not in ("nuts", "svi"):
+        problems.append(f"method must be 'nuts' or 'svi', got {s['method']!r}")
+    for key, low in (("chains", 1), ("draws", 1), ("warmup", 0)):
+        if not isinstance(s[key], int | np.integer) or s[key] < low:
+            problems.append(f"{key} must be a whole number >= {low}, got {s[key]!r}")
+    if problems:
+        raise VatInputError("bad sampler settings", problems)
+    return s
+
+
+def _run_nuts(model, d, s, preset, key, progress):
+    kernel = NUTS(
+        model,
+        target_accept_prob=s["target_accept"],
+        max_tree_depth=s["max_tree_depth"],
+        init_strategy=init_to_uniform(radius=1.0),
+    )
+    method = "parallel" if use_host_devices(s["chains"]) else "sequential"
+    mcmc = MCMC(
+        kernel,
+        num_warmup=s["warmup"],
+        num_samples=s["draws"],
+        num_chains=s["chains"],
+        chain_method=method,
+        progress_bar=progress,
+        jit_model_args=True,
+    )
+    fields = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
+              "adapt_state.step_size")  # fmt: skip
+    mcmc.run(key, d, extra_fields=fields)
+    samples = mcmc.get_samples(group_by_chain=True)
+    stats = MCMCAdapter(mcmc).get_sample_stats()
+    return samples, stats, s["max_tree_depth"]
+
+
+def _run_svi(model, d, s, preset, key, progress):
+    cfg = preset.svi
+    if cfg["guide"] == "lowrank":
+        guide = AutoLowRankMultivariateNormal(
+            model, rank=cfg["rank"], init_loc_fn=init_to_uniform(radius=1.0)
+        )
+    else:
+        guide = AutoNormal(model, init_loc_fn=init_to_uniform(radius=1.0))
+    svi = SVI(model, guide, numpyro.optim.Adam(cfg["learning_rate"]), Trace_ELBO())
+    k_fit, k_draw = jax.random.split(key)
+    result = svi.run(k_fit, cfg["steps"], d, progress_bar=progress)
+    draws = s["chains"] * s["draws"]
+    flat = guide.sample_posterior(k_draw, result.params, d, sample_shape=(draws,))
+    samples = {k: v.reshape(s["chains"], s["draws"], *v.shape[1:]) for k, v in flat.items()}
+    # deterministic sites are not in the guide's draws: replay the model for them
+    sites = [n for n in DETERMINISTIC_SITES if n not in flat]
+    replay = numpyro.infer.Predictive(model, posterior_samples=flat, return_sites=sites)
+    for name, value in replay(k_draw, d, observe=False).items():
+        samples[name] = value.reshape(s["chains"], s["draws"], *value.shape[1:])
+    return samples, {}, None, np.asarray(result.losses)
+
+
+def _log_likelihood(loglik: np.ndarray, data, preset: Preset, vat: xr.Dataset) -> xr.Dataset:
+    """The LOO log-likelihood, one entry per observed post-intervention value cell."""
+    _, count = data.score()
+    m, i, s, v = np.nonzero(count[:, 1:] > 0)
+    name = "rating" if preset.likelihood == "ordinal" else "score"
+    return xr.Dataset(
+        {
+            name: (
+                ("chain", "draw", "cell"),
+                loglik[:, :, m, i, s, v],
+                {
+                    "long_name": "log-likelihood of one value cell of one scenario under one "
+                    "intervention, its shift integrated out (the LOO unit)"
+                },
+            )
+        },
+        coords={
+            "chain": vat["chain"].values,
+            "draw": vat["draw"].values,
+            "cell": np.arange(len(m)),
+            "model": ("cell", np.asarray(data.models)[m]),
+            "intervention": ("cell", np.asarray(data.interventions)[i]),
+            "scenario": ("cell", np.asarray(data.scenarios)[s]),
+            "value": ("cell", np.asarray(data.values)[v]),
+        },
+    )
+
+
+def fit(
+    judgments: xr.Dataset,
+    model: str | Preset = DEFAULT_PRESET,
+    *,
+    chains: int | None = None,
+    draws: int | None = None,
+    warmup: int | None = None,
+    method: str | None = None,
+    seed: int = 0,
+    models: Sequence[str] | None = None,
+    interventions: Sequence[str] | None = None,
+    scenarios: Sequence[str] | None = None,
+    progress: bool = True,
+    predictive_draws: int = 100,
+    keep_latent: bool = False,
+    include_diagonal: bool = False,
+    eps: float = 1e-3,
+) -> xr.DataTree:
+    """Fit a Bayesian model of the ratings and compute the posterior VAT per draw.
+
+    Args:
+        judgments: from :func:`vatjax.load_judgments`.
+        model: a preset name (``vatjax.bayes.available_presets()``) or a ``.toml`` path.
+        chains, draws, warmup, method: sampler settings ("nuts" or "svi"); None takes the
+            preset's (4 chains, 1000 draws, 1000 warmup, NUTS). With SVI, ``chains x draws``
+            independent draws come from the fitted guide, stored as ``chains`` chains.
+        seed: the one seed of the fit.
+        models, interventions, scenarios: fit a subset (names); default everything.
+        progress: show a progress bar.
+        predictive_draws: posterior predictive replicates stored (0: none).
+        keep_latent: keep the per-scenario latent sites (large) in the posterior.
+        include_diagonal, eps: the VAT conventions, as in :func:`vatjax.vat`.
+
+    Returns:
+        ``xarray.DataTree`` with groups posterior, sample_stats (NUTS), log_likelihood,
+        posterior_predictive, observed_data, vat (posterior VAT per draw, dims chain,
+        draw, model, intervention[, value, value2]) and diagnostics.
+
+    Raises:
+        VatInputError: bad input (no baseline, < 3 scenarios, constant ratings, ...),
+            before any sampling.
+
+    Example:
+        >>> import vatjax
+        >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=8,
+        ...     targets=[("Power", -1)], strategies=["prompt"])
+        >>> tree = vatjax.fit(vatjax.load_judgments(study.table), method="svi", draws=50,
+        ...     chains=1, progress=False)  # doctest: +SKIP
+        >>> tree["vat"]["nvat"].dims  # doctest: +SKIP
+        ('chain', 'draw', 'model', 'intervention')
+    """
+    preset = load_preset(model)
+    s = _settings(preset, chains=chains, draws=draws, warmup=warmup, method=method)
+    if not isinstance(predictive_draws, int) or predictive_draws < 0:
+        raise VatInputError(
+            f"predictive_draws must be a whole number >= 0, got {predictive_draws!r}"
+        )
+    data = prepare(judgments, models=models, interventions=interventions, scenarios=scenarios)
+    sizes = data.sizes
+    pooled = preset.shift_mean_pooling == "hierarchical" and data.poolable
+    numpyro_model = build_model(preset, sizes, pooled=pooled)
+    d = model_arrays(data, preset)
+    key_fit, key_pred = jax.random.split(jax.random.key(seed))
+    start = time.perf_counter()
+    losses = None
+    if s["method"] == "nuts":
+        samples, stats, depth = _run_nuts(numpyro_model, d, s, preset, key_fit, progress)
+    else:
+        samples, stats, depth, losses = _run_svi(numpyro_model, d, s, preset, key_fit, progress)
+    sampling_time = time.perf_counter() - start
+    vat, loglik = draw_quantities(
+        samples, d, data, preset, include_diagonal=include_diagonal, eps=eps
+    )
+    kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
+    coords = data.coords() | {"slot": np.arange(sizes["slot"])}
+    dims = infer_dims(numpyro_model, (d,))
+    dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
+    tree = from_numpyro(
+        _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
+    )
+    tree["log_likelihood"] = _log_likelihood(loglik, data, preset, vat)
+    tree["observed_data"] = observed(data)
+    if predictive_draws:
+        tree["posterior_predictive"] = predictive(
+            key_pred, samples, d, data, preset, predictive_draws
+        )
+    tree["vat"] = vat.assign_attrs(
+        include_diagonal=int(include_diagonal),
+        eps=float(eps),
+        coupling_scope=preset.coupling_scope,
+        note="coupling is Omega, the correlation of the latent shifts; with coupling_scope "
+        "'intervention' it is shared by the models, so its copies along 'model' are equal. "
+        "Gain and GND use the expected ratings of the observed judgments (phi scale).",
+    )
+    if losses is not None:
+        tree["svi"] = xr.Dataset({"loss": (("step",), losses, {"long_name": "negative ELBO"})})
+    tree.attrs = {
+        "vatjax_version": version("vatjax"),
+        "preset": preset.name,
+        "preset_toml": preset.to_toml(),
+        "likelihood": preset.likelihood,
+        "shift_mean_pooling": "hierarchical" if pooled else "none",
+        "method": s["method"],
+        "chains": s["chains"],
+        "draws": s["draws"],
+        "warmup": s["warmup"] if s["method"] == "nuts" else 0,
+        "seed": seed,
+        "sampling_time_s": round(sampling_time, 3),
+        "baseline": data.baseline,
+        "scale_min": data.scale[0],
+        "scale_max": data.scale[1],
+        "taxonomy": judgments.attrs.get("taxonomy", ""),
+    }
+    tree["diagnostics"] = check(tree, warn=True)
+    return tree

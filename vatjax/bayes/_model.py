@@ -1,0 +1,304 @@
+"""The NumPyro models of the presets: one model function, switched by the preset.
+
+Every site sits in plates named after its dims (model, intervention, scenario, value, ...)
+so ``arviz_base.from_numpyro`` names them. The sampled sites are turned into the
+quantities the likelihood needs by one pure function, :func:`derive`, which the
+post-processing (posterior VAT, log-likelihood, predictive draws) calls on each draw, so
+the model and its read-out cannot drift apart. Math: ``models/README.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jax import random
+
+from vatjax.bayes._data import BayesData
+from vatjax.bayes._likelihood import OrderedLogit, ordinal_expected_phi, ordinal_log_prob
+from vatjax.bayes.presets import Preset
+
+# latent sites with one entry per scenario: big, left out of the posterior unless asked
+PER_SCENARIO_SITES = ("value_state_z", "shift_z")
+# deterministic sites whose last dims are event dims the plates cannot name
+EVENT_DIMS = {"coupling": ["value", "value2"], "cutpoints": ["cutpoint"]}
+DETERMINISTIC_SITES = ("coupling", "cutpoints")
+
+
+def model_arrays(data: BayesData, preset: Preset) -> dict[str, jnp.ndarray]:
+    """The arrays a model reads (traced, so large data are not baked into the program)."""
+    out = {
+        "group_index": jnp.asarray(data.group_index),
+        "direction": jnp.asarray(data.direction),
+        "target_index": jnp.asarray(data.target_index),
+    }
+    if preset.likelihood == "ordinal":
+        out |= {
+            "rating": jnp.asarray(data.rating),
+            "mask": jnp.asarray(data.mask),
+            "design": jnp.asarray(data.slot_design()),
+            "slot_micro": jnp.asarray(data.slot_micro),
+            "slot_sign": jnp.asarray(data.slot_sign),
+            "slot_to_value": jnp.asarray(data.slot_to_value()),
+            "phi": jnp.asarray(data.phi()),
+        }
+    else:
+        score, count = data.score()
+        ss, df = data.within_cell()
+        out |= {
+            "score": jnp.asarray(np.nan_to_num(score)),
+            "count": jnp.asarray(count),
+            "mask": jnp.asarray(count > 0),
+            # a floor keeps the density finite where discrete ratings never vary
+            "within_ss": jnp.asarray(np.maximum(ss, 1e-4 * np.maximum(df, 1))),
+            "within_df": jnp.asarray(df),
+        }
+    return out
+
+
+def _plates(sizes: dict[str, int], *names: str) -> contextlib.ExitStack:
+    """Nested plates for ``names``, right-aligned (the last name is dim -1)."""
+    stack = contextlib.ExitStack()
+    for i, name in enumerate(names):
+        stack.enter_context(numpyro.plate(name, sizes[name], dim=i - len(names)))
+    return stack
+
+
+def _cov_dims(preset: Preset) -> tuple[str, ...]:
+    return (
+        ("model", "intervention")
+        if preset.coupling_scope == "model-intervention"
+        else ("intervention",)
+    )
+
+
+def derive(raw: dict, d: dict, preset: Preset, sizes: dict[str, int]) -> dict:
+    """Sampled sites -> the quantities of the likelihood (one draw, no numpyro).
+
+    Returns ``state`` (model, scenario, value), ``shift`` (model, intervention, scenario,
+    value), ``latent`` (model, condition, scenario, value), ``shift_mean``, the shift
+    covariance parts ``shift_sd`` and ``chol`` (leading (1 or model, intervention)),
+    ``shift_z``, ``coupling`` (model, intervention, value, value2), and the likelihood's
+    own parameters (``cutpoints`` and ``item_effect``, or ``rating_sd``).
+    """
+    m, i, v = sizes["model"], sizes["intervention"], sizes["value"]
+    state = (
+        raw["value_state_mean"][:, None, :]
+        + raw["value_state_sd"][:, None, :] * raw["value_state_z"]
+    )
+    shift_mean = raw["shift_mean"]
+    lead = (m, i) if preset.coupling_scope == "model-intervention" else (1, i)
+    sd = raw["shift_sd"].reshape(*lead, 1, v)
+    z = raw["shift_z"]
+    if preset.coupling == "lkj" and v > 1:
+        chol = raw["coupling_chol"].reshape(*lead, v, v)
+    else:
+        chol = jnp.broadcast_to(jnp.eye(v, dtype=z.dtype), (*lead, v, v))
+    shift = shift_mean[:, :, None, :] + sd * jnp.einsum("...vw,...sw->...sv", chol, z)
+    latent = state[:, None] + jnp.concatenate([jnp.zeros_like(shift[:, :1]), shift], axis=1)
+    out = {
+        "state": state,
+        "shift": shift,
+        "latent": latent,
+        "shift_mean": shift_mean,
+        "shift_sd": sd,
+        "chol": chol,
+        "shift_z": z,
+        "coupling": jnp.broadcast_to(chol @ jnp.swapaxes(chol, -1, -2), (m, i, v, v)),
+    }
+    if preset.likelihood == "ordinal":
+        center = raw["cutpoint_center"][:, None]
+        if sizes["category"] > 2:
+            steps = jnp.cumsum(jnp.exp(raw["cutpoint_log_gap"]), axis=-1)
+            offsets = jnp.concatenate([jnp.zeros_like(steps[:, :1]), steps], axis=-1)
+            cutpoints = center + offsets - jnp.mean(offsets, axis=-1, keepdims=True)
+        else:
+            cutpoints = center
+        out["cutpoints"] = cutpoints
+        out["item_effect"] = raw.get("item_effect", jnp.zeros(sizes["micro_value"]))
+    else:
+        out["rating_sd"] = raw["rating_sd"]
+    return out
+
+
+def linear_predictor(derived: dict, d: dict, latent: jnp.ndarray | None = None) -> jnp.ndarray:
+    """eta (model, condition, scenario, slot) = polarity x latent + item effect."""
+    latent = derived["latent"] if latent is None else latent
+    return latent @ d["design"] + derived["item_effect"][d["slot_micro"]]
+
+
+def _cut(derived: dict) -> jnp.ndarray:
+    return derived["cutpoints"][:, None, None, None, :]
+
+
+# Gauss-Hermite rule for E[f(x)], x ~ N(0, 1)
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
+_GH_LOG_WEIGHTS = np.log(_GH_WEIGHTS / np.sqrt(2 * np.pi))
+
+
+def loo_log_lik(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
+    """Log-likelihood of each post-intervention value cell (model, intervention, scenario,
+    value), with the cell's own shift integrated out given the other values' shifts.
+
+    The LOO unit is all ratings of one value of one scenario under one intervention. Its
+    shift Delta[v] is integrated over its conditional law given Delta[-v] (Omega, tau):
+    N(Delta[v] - (P r)[v] / P[v, v], 1 / P[v, v]) with P the precision of the shifts and
+    r = Delta - mean, so leaving the cell out does not leave a latent parameter with no
+    data (which would make PSIS fail). Analytic for the normal likelihood; 16-point
+    Gauss-Hermite for the ordinal one.
+    """
+    chol_inv = jnp.linalg.inv(derived["chol"])  # (lead, intervention, value, value)
+    omega_inv_diag = jnp.sum(chol_inv**2, axis=-2)[..., None, :]  # (lead, I, 1, V)
+    whitened = jnp.einsum("...wv,...sw->...sv", chol_inv, derived["shift_z"])  # L^-T z
+    sd = derived["shift_sd"]
+    cond_mean = derived["shift"] - whitened * sd / omega_inv_diag
+    cond_sd = sd / jnp.sqrt(omega_inv_diag)
+    base = derived["state"][:, None] + cond_mean  # (model, intervention, scenario, value)
+    if preset.likelihood == "normal":
+        obs_sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(
+            jnp.maximum(d["count"][:, 1:], 1.0)
+        )
+        total_sd = jnp.sqrt(cond_sd**2 + obs_sd**2)
+        ll = dist.Normal(base, total_sd).log_prob(d["score"][:, 1:])
+        return jnp.where(d["mask"][:, 1:], ll, 0.0)
+    cut = _cut(derived)
+    mask = d["mask"][:, 1:]
+
+    def node(x):
+        eta = linear_predictor(derived, d, base + cond_sd * x)
+        ll = ordinal_log_prob(eta, cut, d["rating"][:, 1:])
+        return jnp.where(mask, ll, 0.0) @ d["slot_to_value"]
+
+    per_node = jax.lax.map(node, jnp.asarray(_GH_NODES, base.dtype))
+    log_w = jnp.asarray(_GH_LOG_WEIGHTS, base.dtype).reshape(-1, 1, 1, 1, 1)
+    return jax.nn.logsumexp(per_node + log_w, axis=0)
+
+
+def expected_score(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
+    """Expected value score E[model, condition, scenario, value] (phi scale) over the
+    observed judgments of each cell, NaN where a cell has none."""
+    if preset.likelihood == "normal":
+        return jnp.where(d["mask"], derived["latent"], jnp.nan)
+    eta = linear_predictor(derived, d)
+    return _cell_mean(ordinal_expected_phi(eta, _cut(derived), d["phi"]), d)
+
+
+def _cell_mean(phi: jnp.ndarray, d: dict) -> jnp.ndarray:
+    """Polarity-signed phi (model, condition, scenario, slot) -> mean per value cell."""
+    mask = d["mask"].astype(phi.dtype)
+    count = mask @ d["slot_to_value"]
+    total = (mask * d["slot_sign"] * phi) @ d["slot_to_value"]
+    return jnp.where(count > 0, total / jnp.where(count > 0, count, 1.0), jnp.nan)
+
+
+def predictive_draw(key, derived: dict, d: dict, preset: Preset) -> dict[str, jnp.ndarray]:
+    """One posterior predictive replicate: ratings (categories) and/or value scores."""
+    if preset.likelihood == "ordinal":
+        eta = linear_predictor(derived, d)
+        cats = OrderedLogit(eta, _cut(derived)).sample(key)
+        return {"rating": cats, "score": _cell_mean(d["phi"][cats], d)}
+    sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(jnp.maximum(d["count"], 1.0))
+    noise = random.normal(key, derived["latent"].shape, derived["latent"].dtype)
+    return {"score": jnp.where(d["mask"], derived["latent"] + sd * noise, jnp.nan)}
+
+
+def build_model(preset: Preset, sizes: dict[str, int], *, pooled: bool | None = None) -> Callable:
+    """The NumPyro model of ``preset`` for data of these ``sizes``: ``model(d, observe=True)``.
+
+    ``pooled`` (default: the preset's ``shift_mean_pooling == "hierarchical"``) may be set
+    False where no target group has two shift means to pool, since a spread of one member
+    is not identified and only bends the geometry.
+    """
+    pr = preset.priors
+    if pooled is None:
+        pooled = preset.shift_mean_pooling == "hierarchical"
+    p = lambda *names: _plates(sizes, *names)  # noqa: E731
+    v = sizes["value"]
+    cov = _cov_dims(preset)
+
+    def model(d: dict, observe: bool = True) -> None:
+        raw = {}
+        sample = lambda name, fn, **kw: raw.setdefault(name, numpyro.sample(name, fn, **kw))  # noqa: E731
+        with p("model", "value"):
+            sample("value_state_mean", dist.Normal(0.0, pr["profile_sd"]))
+            sample("value_state_sd", dist.HalfNormal(pr["scenario_sd"]))
+        with p("model", "scenario", "value"):
+            sample("value_state_z", dist.Normal(0.0, 1.0))
+        if pooled:
+            # centred: each shift mean is pinned by all scenarios, so its data are strong
+            with p("target_group", "value"):
+                group_mean = sample("shift_mean_group", dist.Normal(0.0, pr["shift_mean_sd"]))
+            spread = sample("shift_mean_spread", dist.HalfNormal(pr["shift_mean_pool_sd"]))
+            with p("model", "intervention", "value"):
+                sample("shift_mean", dist.Normal(group_mean[d["group_index"]], spread))
+        else:
+            with p("model", "intervention", "value"):
+                sample("shift_mean", dist.Normal(0.0, pr["shift_mean_sd"]))
+        with p(*cov, "value"):
+            sample("shift_sd", dist.HalfNormal(pr["shift_sd"]))
+        if preset.coupling == "lkj" and v > 1:
+            with p(*cov):
+                sample(
+                    "coupling_chol",
+                    dist.LKJCholesky(v, pr["lkj_concentration"]),
+                    infer={"event_dims": ["value", "value2"]},
+                )
+        with p("model", "intervention", "scenario", "value"):
+            sample("shift_z", dist.Normal(0.0, 1.0))
+        if preset.likelihood == "ordinal":
+            with p("model"):
+                sample("cutpoint_center", dist.Normal(0.0, pr["cutpoint_center_sd"]))
+            if sizes["category"] > 2:
+                with p("model", "cutpoint_gap"):
+                    sample(
+                        "cutpoint_log_gap",
+                        dist.Normal(pr["cutpoint_log_gap_mean"], pr["cutpoint_log_gap_sd"]),
+                    )
+            if sizes["micro_value"] > 1:
+                item_sd = sample("item_sd", dist.HalfNormal(pr["item_sd"]))
+                sample(
+                    "item_effect",
+                    dist.ZeroSumNormal(item_sd, event_shape=(sizes["micro_value"],)),
+                    infer={"event_dims": ["micro_value"]},
+                )
+        else:
+            with p("model", "value"):
+                rating_sd = sample("rating_sd", dist.HalfNormal(pr["rating_sd"]))
+                # the spread of the ratings within their cells: SS ~ sd^2 chi2(df)
+                numpyro.sample(
+                    "within_ss",
+                    dist.Gamma(jnp.maximum(d["within_df"], 1.0) / 2, 0.5 / rating_sd**2).mask(
+                        d["within_df"] > 0
+                    ),
+                    obs=d["within_ss"],
+                )
+
+        derived = derive(raw, d, preset, sizes)
+        with p(*cov):
+            numpyro.deterministic(
+                "coupling", derived["coupling"][0] if len(cov) == 1 else derived["coupling"]
+            )
+        if preset.likelihood == "ordinal":
+            with p("model"):
+                numpyro.deterministic("cutpoints", derived["cutpoints"])
+            eta = linear_predictor(derived, d)
+            with p("model", "condition", "scenario", "slot"), numpyro.handlers.mask(mask=d["mask"]):
+                numpyro.sample(
+                    "rating", OrderedLogit(eta, _cut(derived)), obs=d["rating"] if observe else None
+                )
+        else:
+            sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(jnp.maximum(d["count"], 1.0))
+            with (
+                p("model", "condition", "scenario", "value"),
+                numpyro.handlers.mask(mask=d["mask"]),
+            ):
+                numpyro.sample(
+                    "score", dist.Normal(derived["latent"], sd), obs=d["score"] if observe else None
+                )
+
+    return model
