@@ -153,6 +153,10 @@ from vatjax.collect.command import collect_command  # noqa: E402 - registered la
 
 app.command("collect")(friendly_errors(collect_command))
 
+from vatjax.bayes._cli import fit_command  # noqa: E402 - numpyro/ArviZ load only when it runs
+
+app.command("fit")(friendly_errors(fit_command))
+
 
 def main() -> None:
     """Entry point of the ``vatjax`` script."""
