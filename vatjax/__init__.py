@@ -20,6 +20,16 @@ from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __version__ = _version("vatjax")
 
+
+def __getattr__(name: str):
+    """``vatjax.fit`` loads the Bayesian layer (NumPyro, ArviZ) on first use."""
+    if name == "fit":
+        from vatjax.bayes import fit
+
+        return fit
+    raise AttributeError(f"module 'vatjax' has no attribute {name!r}")
+
+
 __all__ = [
     "SCHWARTZ",
     "SimulatedStudy",
@@ -28,6 +38,7 @@ __all__ = [
     "__version__",
     "collect_judgments",
     "demo_items_path",
+    "fit",
     "load",
     "load_items",
     "load_judgments",
