@@ -69,30 +69,25 @@ def _counts(key, present: Bool[Array, " scenario"]) -> Float[Array, " scenario"]
     log_pmf = k * jnp.log(jnp.maximum(mu, 1e-30)) - mu - jax.lax.lgamma(k + 1)
     pmf = jnp.where(mu > 0, jnp.exp(log_pmf), (k == 0).astype(jnp.float32))
     cdf = jnp.cumsum(pmf).at[-1].set(1.0)  # the table ends the distribution
-    # the present samples first, in order: draw j of the remainder lands on where[j]
-    where = jnp.argsort(~present, stable=True)
+    k_try, k_rest = jax.random.split(key)
 
-    def attempt(key):
-        k_u, k_r = jax.random.split(key)
-        u = jax.random.uniform(k_u, (size,))
+    def attempt(state):
+        t, *_ = state
+        u = jax.random.uniform(jax.random.fold_in(k_try, t), (size,))
         c = jnp.where(present, jnp.sum(u[:, None] > cdf, axis=-1, dtype=jnp.int32), 0)
-        rest = n - jnp.sum(c)
-        return c, rest, k_r
-
-    def redraw(state):
-        key, *_ = state
-        key, sub = jax.random.split(key)
-        return (key, *attempt(sub))
+        return t + 1, c, n - jnp.sum(c)
 
     def rejected(state):
-        _, _, rest, _ = state
+        _, _, rest = state
         return (rest < 0) | (rest > pad)
 
-    key, sub = jax.random.split(key)
-    _, c, rest, k_r = jax.lax.while_loop(rejected, redraw, (key, *attempt(sub)))
-    draws = jax.random.randint(k_r, (pad,), 0, jnp.maximum(n, 1))
-    add = (jnp.arange(pad) < rest).astype(jnp.int32)
-    c = c.at[where[draws]].add(add)
+    start = (jnp.int32(0), jnp.zeros(size, jnp.int32), jnp.int32(-1))
+    _, c, rest = jax.lax.while_loop(rejected, attempt, start)
+    # the missing draws, uniform over the present samples (modulo bias < n / 2^32)
+    where = jnp.argsort(~present, stable=True)  # the present samples first, in order
+    bits = jax.random.bits(k_rest, (pad,), jnp.uint32)
+    draws = (bits % jnp.maximum(n, 1).astype(jnp.uint32)).astype(jnp.int32)
+    c = c.at[where[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
     return c.astype(jnp.float32)
 
 

@@ -1,0 +1,816 @@
+"""Uncertainty of the VAT metrics: bootstrap intervals and the permutation noise floor.
+
+Every resample is a weight vector over scenarios (:mod:`vatjax.weights`); the kernels take
+``(shifts, weights)`` and never build the resampled data. For Likert shifts (ties are the
+rule) the coupling of a whole chunk of resamples is two matrix products
+(:func:`vatjax.kernels.spearman_many`); data with many distinct levels fall back to the
+per-weight-vector :func:`vatjax.kernels.spearman`. Chunks of resamples are sized by a
+memory bound and sharded over all devices along a ``resample`` mesh axis; resample b
+always uses ``fold_in(key, b)``, so results do not depend on the chunking or on the
+number of devices.
+
+Example:
+    >>> import vatjax
+    >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=30, targets=[("Power", -1)],
+    ...                               strategies=["prompt"], effects=(1.0,))
+    >>> ds = vatjax.bootstrap(vatjax.shifts(vatjax.load_judgments(study.table)),
+    ...                       n_resamples=200, quiet=True)
+    >>> ds["nvat"].sel(stat=["estimate", "lower", "upper"]).dims
+    ('stat', 'model', 'intervention')
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from statistics import NormalDist
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vatjax.errors import VatInputError
+from vatjax.kernels import (
+    GroupPlan,
+    VatMetrics,
+    gain_gnd,
+    group_plan,
+    spearman,
+    spearman_many,
+    vat_from_coupling,
+)
+from vatjax.metrics import conventions, kernel_inputs, metrics_dataset
+from vatjax.weights import (
+    SCHEMES,
+    check_scheme,
+    draw_weights,
+    jackknife_groups,
+    jackknife_weights,
+)
+
+__all__ = ["DEFAULT_MAX_MEMORY", "bootstrap", "noise_floor"]
+
+DEFAULT_MAX_MEMORY = 1 << 30  # bytes: working set of the resampling chunks and replicates
+INTERVALS = ("bca", "percentile")
+STATS = ("estimate", "lower", "upper", "se", "replicate_sd")
+FLOAT_METRICS = ("gain", "gain_raw", "gnd", "coupling", "vat", "nvat", "centralization")
+_MAX_CHUNK = 64  # resamples per device and chunk: large enough for GEMM efficiency
+_normal = NormalDist()
+
+
+# ---------------------------------------------------------------------------------------
+# The data, as the engine sees it
+
+
+class _Cells(NamedTuple):
+    """Shifts flattened to cells (model x intervention) for the engine, plus the layout."""
+
+    x: np.ndarray  # (cell, scenario, value) float32
+    mask: np.ndarray  # (cell, value) bool: the target's entries
+    direction: np.ndarray  # (cell,) float32
+    present: np.ndarray  # (cell, scenario) bool
+    has_nan: bool
+    layout: xr.DataArray  # the transposed shifts: dims (*cells, scenario, value)
+
+
+def _cells(shifts: xr.DataArray) -> _Cells:
+    x, mask, direction, has_nan = kernel_inputs(shifts)
+    values = np.asarray(x.values, np.float32)
+    n, v = values.shape[-2:]
+    flat = values.reshape(-1, n, v)
+    cell_shape = values.shape[:-2]
+    mask = np.broadcast_to(mask, (*cell_shape, v)).reshape(-1, v)
+    direction = np.broadcast_to(direction, cell_shape).reshape(-1).astype(np.float32)
+    present = ~np.all(np.isnan(flat), axis=-1)
+    return _Cells(flat, mask, direction, present, has_nan, x)
+
+
+def _n_stats(n_values: int) -> int:
+    return 4 + 2 * n_values + n_values * n_values
+
+
+def _stat_vector(gain, gain_raw, gnd, coupling, vat, nvat, central):
+    """(..., S): gain, gain_raw, gnd (V), coupling (V*V), vat (V), nvat, centralization."""
+    lead = gain.shape
+    return jnp.concatenate(
+        [
+            gain[..., None],
+            gain_raw[..., None],
+            gnd,
+            coupling.reshape(*lead, -1),
+            vat,
+            nvat[..., None],
+            central[..., None],
+        ],
+        axis=-1,
+    )
+
+
+def _unstack(stats: np.ndarray, n_values: int) -> dict[str, np.ndarray]:
+    """Inverse of :func:`_stat_vector` along the last axis."""
+    v = n_values
+    sizes = {
+        "gain": 1,
+        "gain_raw": 1,
+        "gnd": v,
+        "coupling": v * v,
+        "vat": v,
+        "nvat": 1,
+        "centralization": 1,
+    }
+    out, at = {}, 0
+    for name in ("gain", "gain_raw", "gnd", "coupling", "vat", "nvat", "centralization"):
+        part = stats[..., at : at + sizes[name]]
+        at += sizes[name]
+        if name == "coupling":
+            part = part.reshape(*stats.shape[:-1], v, v)
+        elif sizes[name] == 1:
+            part = part[..., 0]
+        out[name] = part
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The engine: one jitted, sharded function per configuration, cached across calls
+
+
+class _Config(NamedTuple):
+    """What is compiled: one program serves the jackknife and every scheme (a switch)."""
+
+    permute: bool
+    shared: bool
+    grouped: bool
+    pairwise: bool
+    include_diagonal: bool
+
+
+_BRANCHES = ("jackknife", *SCHEMES)  # the weight generator of a chunk, by number
+
+
+def _metrics(cfg: _Config, x, plan, w, mask, direction, eps):
+    """Stat vectors (chunk, cell, S) of the weights w (chunk, cell, scenario)."""
+    gain, gain_raw, _, gnd = gain_gnd(x, w, mask, direction, eps)
+    if cfg.grouped:
+        coupling = jnp.swapaxes(
+            spearman_many(plan, jnp.swapaxes(w, 0, 1), pairwise=cfg.pairwise), 0, 1
+        )
+    else:
+        coupling = jax.lax.map(lambda wi: spearman(x, wi, pairwise=cfg.pairwise), w)
+    vat, nvat, central = vat_from_coupling(coupling, include_diagonal=cfg.include_diagonal)
+    return _stat_vector(gain, gain_raw, gnd, coupling, vat, nvat, central)
+
+
+def _permuted(key, index, x, present, inverse):
+    """Each value's shifts shuffled across the cell's present scenarios (cell, scenario, value)."""
+    n_cells, n, n_values = x.shape
+    pkey = jax.random.fold_in(key, jnp.maximum(index, 0))
+    iota = jnp.arange(n, dtype=jnp.uint32)
+
+    def one_cell(c, xc, pc, inv):
+        bits = jax.random.bits(jax.random.fold_in(pkey, c), (n_values, n), jnp.uint32)
+        absent = jnp.broadcast_to((~pc).astype(jnp.uint32), bits.shape)
+        bits = jnp.where(absent > 0, jnp.uint32(0), bits)
+        # present scenarios in random order first, then the absent ones in place
+        *_, perm = jax.lax.sort((absent, bits, jnp.broadcast_to(iota, bits.shape)), num_keys=3)
+        src = jnp.take(perm, inv, axis=-1)  # (value, scenario): source scenario of each slot
+        return jnp.take_along_axis(xc.T, src.astype(jnp.int32), axis=-1).T
+
+    shuffled = jax.vmap(one_cell)(jnp.arange(n_cells), x, present, inverse)
+    return jnp.where(index < 0, x, shuffled)  # index -1: the observed data
+
+
+def _permuted_metrics(cfg: _Config, key, idx, x, present, inverse):
+    """(chunk, cell, V*V + V + 2): coupling, vat, nvat, centralization of permuted data."""
+    w = present.astype(jnp.float32)
+
+    def one(i):
+        coupling = spearman(_permuted(key, i, x, present, inverse), w, pairwise=cfg.pairwise)
+        vat, nvat, central = vat_from_coupling(coupling, include_diagonal=cfg.include_diagonal)
+        flat = coupling.reshape(*coupling.shape[:-2], -1)
+        return jnp.concatenate([flat, vat, nvat[..., None], central[..., None]], axis=-1)
+
+    return jax.lax.map(one, idx)
+
+
+def _chunk_body(cfg: _Config):
+    def body(idx, branch, fraction, key, present, groups, inverse, x, ops, gidx, valid, mask,
+             direction, eps):  # fmt: skip
+        if cfg.permute:
+            return _permuted_metrics(cfg, key, idx, x, present, inverse)
+        generators = [lambda i: jackknife_weights(groups, i)] + [
+            functools.partial(
+                lambda i, s: draw_weights(
+                    key, i, present, scheme=s, fraction=fraction, shared=cfg.shared
+                ),
+                s=scheme,
+            )
+            for scheme in SCHEMES
+        ]
+        w = jax.vmap(lambda i: jax.lax.switch(branch, generators, i))(idx)
+        return _metrics(cfg, x, GroupPlan(ops, gidx, valid), w, mask, direction, eps)
+
+    return body
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(cfg: _Config, device_ids: tuple[int, ...]) -> Callable:
+    """The jitted chunk function, sharded over the devices along ``resample``; cached."""
+    by_id = {d.id: d for d in jax.devices()}
+    mesh = Mesh(np.array([by_id[i] for i in device_ids]), ("resample",))
+    body = _chunk_body(cfg)
+    spec = (P("resample"),) + (P(),) * 13
+    sharded = jax.shard_map(
+        body, mesh=mesh, in_specs=spec, out_specs=P("resample"), check_vma=False
+    )
+    return jax.jit(sharded)
+
+
+def _use_groups(levels: int, n: int, n_values: int, plan_bytes: int, max_memory: int) -> bool:
+    """Whether the tie-group kernel (spearman_many) runs the coupling.
+
+    K tie groups cost 2 N K flops per resample and an N x K plan: a win where ties are the
+    rule (Likert shifts), not where nearly every level is distinct (continuous shifts),
+    which go to the per-vector sort-based :func:`vatjax.kernels.spearman`.
+    """
+    return levels <= max(512, n * n_values // 4) and plan_bytes <= max_memory // 4
+
+
+class _Engine:
+    """Runs chunks of resamples (or permutations) of the cells under the memory bound."""
+
+    def __init__(
+        self,
+        cells: _Cells,
+        *,
+        seed: int,
+        max_memory: int,
+        devices: Sequence | None,
+        n_reps_total: int,
+        shared: bool = False,
+        include_diagonal: bool = False,
+        fraction: float = 0.8,
+        float_weights: bool = False,
+        permute: bool = False,
+    ):
+        self.devices = list(devices) if devices is not None else jax.devices()
+        n_cells, n, n_values = cells.x.shape
+        self.key = jax.random.key(seed)
+        self.fraction = jnp.float32(fraction)
+        self.float_weights = float_weights
+        plan_bytes = 0
+        grouped = False
+        if not permute and n * n_values > 0:
+            levels = max(
+                sum(len(np.unique(col[~np.isnan(col)])) for col in cell.T) for cell in cells.x
+            )
+            plan_bytes = n_cells * n * (-(-max(levels, 1) // 64) * 64) * 2
+            grouped = _use_groups(levels, n, n_values, plan_bytes, max_memory)
+        # integer weights (counts, 0/1) are exact in bfloat16: the rank product runs faster
+        dtype = jnp.float32 if float_weights else jnp.bfloat16
+        if grouped:
+            plan = group_plan(cells.x, dtype)
+            plan_bytes = plan.ops.size * plan.ops.dtype.itemsize
+        else:
+            plan = GroupPlan(
+                jnp.zeros((n_cells, 1, 1), dtype),
+                jnp.zeros((n_cells, n_values, 1), jnp.int32),
+                jnp.zeros((n_cells, 1, n_values), jnp.float32),
+            )
+        self.grouped = grouped
+        self.cfg = _Config(permute, bool(shared), grouped, cells.has_nan, bool(include_diagonal))
+        # bytes per resample and cell: weights, ranks and products; x V with pairwise NaN
+        if grouped:
+            per = n * 4 * (4 + 3 * n_values) * (n_values if cells.has_nan else 1)
+        else:
+            per = n * 4 * 12 * n_values * (2 if cells.has_nan else 1)
+        reps = n_reps_total * n_cells * _n_stats(n_values) * 4
+        budget = max(max_memory - plan_bytes - reps, max_memory // 4)
+        chunk = budget // (2 * per * n_cells * len(self.devices))
+        self.chunk = int(min(max(chunk, 1), _MAX_CHUNK))
+        self.args = [
+            jnp.asarray(cells.present),
+            jnp.zeros((n_cells, n), jnp.int32),  # jackknife groups
+            jnp.asarray(np.tile(np.arange(n, dtype=np.int32), (n_cells, 1))),  # see _permuted
+            jnp.asarray(cells.x),
+            *plan,
+            jnp.asarray(cells.mask),
+            jnp.asarray(cells.direction),
+        ]
+
+    def set_groups(self, groups: np.ndarray) -> None:
+        self.args[1] = jnp.asarray(groups, jnp.int32)
+
+    def set_inverse(self, inverse: np.ndarray) -> None:
+        self.args[2] = jnp.asarray(inverse, jnp.int32)
+
+    def function(self) -> Callable:
+        return _compiled(self.cfg, tuple(d.id for d in self.devices))
+
+    def run(self, what: str, indices: np.ndarray, eps: float, progress=None, task=None):
+        """Stats (len(indices), cell, S) of resamples, jackknife groups or permutations.
+
+        ``what`` is a scheme, ``jackknife`` (index -1: the full sample) or ``permute``
+        (index -1: the observed data).
+        """
+        if what == "bayesian" and not self.float_weights:
+            raise ValueError("the engine was built for integer weights")
+        fn = self.function()
+        branch = jnp.int32(_BRANCHES.index(what) if what in _BRANCHES else 0)
+        step = self.chunk * len(self.devices)
+        out = []
+        for start in range(0, len(indices), step):
+            idx = indices[start : start + step]
+            padded = np.concatenate([idx, np.full(step - len(idx), idx[-1])]).astype(np.int32)
+            res = fn(
+                jnp.asarray(padded), branch, self.fraction, self.key, *self.args, jnp.float32(eps)
+            )
+            out.append(np.asarray(res)[: len(idx)])
+            if progress is not None:
+                progress.advance(task, len(idx))
+        return np.concatenate(out, axis=0)
+
+
+def _progress(quiet: bool, total: int, what: str):
+    progress = Progress(
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    return progress, progress.add_task(what, total=total)
+
+
+# ---------------------------------------------------------------------------------------
+# Intervals (numpy, float64)
+
+
+def _ndtri(p: np.ndarray) -> np.ndarray:
+    p = np.asarray(p, np.float64)
+    out = np.full(p.shape, np.nan)
+    inside = (p > 0) & (p < 1)
+    out[inside] = [_normal.inv_cdf(v) for v in p[inside]]
+    out[p == 0] = -np.inf
+    out[p == 1] = np.inf
+    return out
+
+
+def _ndtr(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, np.float64)
+    out = np.full(z.shape, np.nan)
+    ok = ~np.isnan(z)
+    out[ok] = [0.5 * math.erfc(-v / math.sqrt(2)) for v in z[ok]]
+    return out
+
+
+def _quantile(sorted_reps: np.ndarray, k: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Linear-interpolation quantiles per column of column-sorted replicates (NaN last)."""
+    with np.errstate(invalid="ignore"):
+        pos = probs * (k - 1)
+    ok = np.isfinite(pos) & (k > 0)
+    pos = np.where(ok, np.clip(pos, 0, np.maximum(k - 1, 0)), 0.0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(k - 1, 0))
+    a = np.take_along_axis(sorted_reps, lo[None], axis=0)[0]
+    b = np.take_along_axis(sorted_reps, hi[None], axis=0)[0]
+    return np.where(ok, a + (pos - lo) * (b - a), np.nan)
+
+
+def _acceleration(jack: np.ndarray) -> np.ndarray:
+    """BCa acceleration from jackknife values (group, column); NaN entries left out."""
+    ok = ~np.isnan(jack)
+    m = ok.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, jack, 0.0).sum(0) / m
+        d = np.where(ok, mean - jack, 0.0)
+        num = (d**3).sum(0)
+        den = (d**2).sum(0)
+        return np.where(den > 0, num / (6 * den**1.5), 0.0)
+
+
+def _intervals(
+    est: np.ndarray,
+    reps: np.ndarray,
+    jack: np.ndarray | None,
+    *,
+    interval: str,
+    level: float,
+    scale: np.ndarray,
+    max_nan_fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(stat, column) estimate, lower, upper, se, replicate_sd and the NaN fraction.
+
+    ``scale`` stretches the replicates about the estimate (the subsampling correction,
+    1 for the bootstrap). NaN replicates are dropped; where more than
+    ``max_nan_fraction`` of them are NaN the interval and se are NaN.
+    """
+    reps = reps.astype(np.float64)
+    est = est.astype(np.float64)
+    nan = np.isnan(reps)
+    k = (~nan).sum(0)
+    nan_fraction = nan.mean(0)
+    raw_sd = np.nanstd(np.where(k > 1, reps, 0.0), axis=0, ddof=1) if len(reps) > 1 else 0 * est
+    scaled = np.where(scale == 1, reps, est + scale * (reps - est))
+    se = scale * raw_sd
+    srt = np.sort(scaled, axis=0)
+    alpha = (1 - level) / 2
+    if interval == "percentile":
+        p_lo = np.full(est.shape, alpha)
+        p_hi = np.full(est.shape, 1 - alpha)
+    else:
+        below = (scaled < est).sum(0) + (scaled <= est).sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z0 = _ndtri(below / (2.0 * k))
+        a = _acceleration(jack) if jack is not None else np.zeros(est.shape)
+        z = _normal.inv_cdf(alpha)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_lo = _ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+            p_hi = _ndtr(z0 + (z0 - z) / (1 - a * (z0 - z)))
+    lower = _quantile(srt, k, p_lo)
+    upper = _quantile(srt, k, p_hi)
+    bad = (nan_fraction > max_nan_fraction) | (k < 2)
+    lower, upper, se = (np.where(bad, np.nan, v) for v in (lower, upper, se))
+    return np.stack([est, lower, upper, se, raw_sd]), nan_fraction
+
+
+# ---------------------------------------------------------------------------------------
+# Output
+
+
+def _dataset(stacked: dict[str, np.ndarray], cells: _Cells, leading: tuple[str, ...]):
+    """Named-dims Dataset from per-metric arrays (*leading, cell, ...)."""
+    cell_shape = cells.layout.shape[:-2]
+    lead = next(iter(stacked.values())).shape[: len(leading)]
+
+    def shaped(a, core=()):
+        return np.asarray(a).reshape(*lead, *cell_shape, *core)
+
+    v = cells.x.shape[-1]
+    any_present = cells.present.any(-1)
+    n_samples = shaped(np.broadcast_to(cells.present.sum(-1), (*lead, len(any_present))))
+    m = VatMetrics(
+        gain=shaped(stacked["gain"]),
+        gain_raw=shaped(stacked["gain_raw"]),
+        gain_below_eps=np.zeros(n_samples.shape, bool),
+        gnd=shaped(stacked["gnd"], (v,)),
+        coupling=shaped(stacked["coupling"], (v, v)),
+        vat=shaped(stacked["vat"], (v,)),
+        nvat=shaped(stacked["nvat"]),
+        centralization=shaped(stacked["centralization"]),
+        n_samples=n_samples.astype(np.float32),
+    )
+    return metrics_dataset(m, cells.layout, leading)
+
+
+def _check_common(max_memory: int, devices) -> None:
+    if not isinstance(max_memory, int | np.integer) or max_memory < 1 << 20:
+        raise VatInputError(f"max_memory must be at least 1 MiB (in bytes), got {max_memory!r}")
+    if devices is not None and len(devices) == 0:
+        raise VatInputError("devices must name at least one JAX device (or be None for all)")
+
+
+def bootstrap(
+    shifts: xr.DataArray,
+    *,
+    n_resamples: int = 10_000,
+    scheme: str = "bootstrap",
+    interval: str = "bca",
+    level: float = 0.95,
+    seed: int = 0,
+    keep_replicates: bool = False,
+    shared: bool = False,
+    fraction: float = 0.8,
+    jackknife: int | None = None,
+    include_diagonal: bool = False,
+    eps: float = 1e-3,
+    max_nan_fraction: float = 0.05,
+    max_memory: int = DEFAULT_MAX_MEMORY,
+    devices: Sequence | None = None,
+    quiet: bool = False,
+) -> xr.Dataset:
+    """Resampling intervals and standard errors of every VAT metric (VAT_SPEC section 4).
+
+    Args:
+        shifts: from :func:`vatjax.shifts`.
+        n_resamples: number of resamples.
+        scheme: ``bootstrap`` (multinomial over scenarios), ``subsample`` (m = fraction x n
+            without replacement; the spread is rescaled by sqrt(m / (n - m)) to the
+            full-sample scale, and ``replicate_sd`` keeps the raw spread, the paper's
+            std(nVAT)) or ``bayesian`` (Dirichlet(1) weights).
+        interval: ``bca`` (bias-corrected and accelerated, jackknife acceleration) or
+            ``percentile``.
+        level: confidence level in (0, 1).
+        seed: seed of the JAX PRNG key; resample b uses ``fold_in(key, b)``.
+        keep_replicates: also return every replicate along a ``resample`` dim.
+        shared: the same scenario weights for every model x intervention (they must share
+            scenarios): valid joint intervals for differences between cells.
+        fraction: m / n for ``subsample``.
+        jackknife: groups of the delete-a-group jackknife for the BCa acceleration;
+            ``None`` is leave-one-out up to 2,000 samples and 1,000 random groups above.
+        include_diagonal, eps: as in :func:`vatjax.vat`.
+        max_nan_fraction: NaN replicates (e.g. a value constant in a resample, or
+            |Gain| < eps) are dropped and counted in ``<metric>_nan_fraction``; above this
+            fraction the interval and se are NaN.
+        max_memory: bytes for the resampling chunks, plan and replicates (a bound on the
+            working set, not counting the input).
+        devices: JAX devices to shard the resamples over (default: all).
+        quiet: no progress bar.
+
+    Returns:
+        The metrics Dataset of :func:`vatjax.vat` with a ``stat`` dim (estimate, lower,
+        upper, se, replicate_sd) on every float metric, ``<metric>_nan_fraction``, and
+        with ``keep_replicates`` the ``<metric>_replicates`` along ``resample``.
+
+    Example:
+        >>> import vatjax
+        >>> s = vatjax.simulate_study(seed=2, n_models=1, n_scenarios=25)
+        >>> ds = vatjax.bootstrap(vatjax.shifts(vatjax.load_judgments(s.table)),
+        ...                       n_resamples=100, interval="percentile", quiet=True)
+        >>> bool((ds["gain"].sel(stat="lower") <= ds["gain"].sel(stat="upper")).all())
+        True
+    """
+    if not isinstance(n_resamples, int | np.integer) or n_resamples < 2:
+        raise VatInputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
+    check_scheme(scheme, fraction)
+    if interval not in INTERVALS:
+        raise VatInputError(f"unknown interval {interval!r}; use one of {list(INTERVALS)}")
+    if not 0 < level < 1:
+        raise VatInputError(f"level must lie in (0, 1), e.g. 0.95; got {level}")
+    if not eps >= 0:
+        raise VatInputError(f"eps must be >= 0, got {eps}")
+    if not 0 <= max_nan_fraction <= 1:
+        raise VatInputError(f"max_nan_fraction must lie in [0, 1], got {max_nan_fraction}")
+    if jackknife is not None and jackknife < 2:
+        raise VatInputError(f"jackknife needs at least 2 groups, got {jackknife}")
+    _check_common(max_memory, devices)
+    cells = _cells(shifts)
+    n_cells, _, n_values = cells.x.shape
+    n_present = cells.present.sum(-1)
+    if jackknife is None:
+        jackknife = None if n_present.max(initial=0) <= 2000 else 1000
+    groups, n_groups = jackknife_groups(cells.present, jackknife, seed)
+    engine = _Engine(
+        cells,
+        seed=seed,
+        max_memory=int(max_memory),
+        devices=devices,
+        n_reps_total=n_resamples + n_groups + 1,
+        shared=shared,
+        include_diagonal=include_diagonal,
+        fraction=fraction,
+        float_weights=scheme == "bayesian",
+    )
+    engine.set_groups(groups)
+    use_jack = interval == "bca"
+    total = n_resamples + (n_groups if use_jack else 0) + 1
+    progress, task = _progress(quiet, total, f"{scheme} x {n_resamples:,}")
+    with progress:
+        est = engine.run("jackknife", np.array([-1]), eps, progress, task)[0]
+        jack = None
+        if use_jack:
+            jack = engine.run("jackknife", np.arange(n_groups), eps, progress, task)
+            empty = ~(groups[None, :, :] == np.arange(n_groups)[:, None, None]).any(-1)
+            jack[empty] = np.nan  # a group a cell does not have is no jackknife replicate
+        reps = engine.run(scheme, np.arange(n_resamples), eps, progress, task)
+
+    if scheme == "subsample":
+        base = np.full(n_cells, n_present.max()) if shared else n_present
+        m = np.floor(fraction * base)
+        scale = np.sqrt(np.where(base - m > 0, m / np.maximum(base - m, 1), np.nan))
+    else:
+        scale = np.ones(n_cells)
+    s_count = _n_stats(n_values)
+    cols = n_cells * s_count
+    table, nan_fraction = _intervals(
+        est.reshape(cols),
+        reps.reshape(n_resamples, cols),
+        None if jack is None else jack.reshape(n_groups, cols),
+        interval=interval,
+        level=level,
+        scale=np.repeat(scale, s_count),
+        max_nan_fraction=max_nan_fraction,
+    )
+    table = table.reshape(len(STATS), n_cells, s_count)
+    ds = _dataset(_unstack(table, n_values), cells, ("stat",)).assign_coords(stat=list(STATS))
+    point = _dataset(_unstack(est, n_values), cells, ())
+    ds["gain_below_eps"] = point["gain_below_eps"].copy(data=~(np.abs(point["gain"].values) >= eps))
+    ds["n_samples"] = point["n_samples"].astype(np.int64)
+    nan_ds = _dataset(_unstack(nan_fraction.reshape(n_cells, s_count), n_values), cells, ())
+    for name in FLOAT_METRICS:
+        ds[f"{name}_nan_fraction"] = nan_ds[name].assign_attrs(
+            long_name=f"fraction of the replicates of {name} that are NaN (dropped)", units="1"
+        )
+    if keep_replicates:
+        rep = _dataset(_unstack(reps, n_values), cells, ("resample",))
+        for name in FLOAT_METRICS:
+            ds[f"{name}_replicates"] = rep[name]
+        ds = ds.assign_coords(resample=np.arange(n_resamples))
+    ds.attrs = {
+        **conventions(shifts, include_diagonal=include_diagonal, eps=eps),
+        "resampling": "scenarios (a cluster bootstrap: one weight per scenario for all values)",
+        "scheme": scheme,
+        "interval": interval,
+        "confidence_level": float(level),
+        "seed": int(seed),
+        "n_resamples": int(n_resamples),
+        "shared_weights": int(shared),
+        "fraction": float(fraction) if scheme == "subsample" else float("nan"),
+        "jackknife_groups": int(n_groups) if use_jack else 0,
+        "max_nan_fraction": float(max_nan_fraction),
+        "se_convention": "sd of the replicates (ddof=1)"
+        + (
+            "; subsample: x sqrt(m / (n - m)), the full-sample scale"
+            if scheme == "subsample"
+            else ""
+        ),
+        "coupling_engine": "spearman_many (tie groups)" if engine.grouped else "spearman",
+        "prng": "threefry2x32; resample b of cell c: fold_in(fold_in(key(seed), b), c)",
+    }
+    return ds
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values along the last axis (NaN p-values left out)."""
+    q = np.full(p.shape, np.nan)
+    for idx in np.ndindex(p.shape[:-1]):
+        row = p[idx]
+        ok = np.flatnonzero(~np.isnan(row))
+        if len(ok) == 0:
+            continue
+        order = ok[np.argsort(row[ok], kind="stable")]
+        m = len(order)
+        adj = row[order] * m / np.arange(1, m + 1)
+        adj = np.minimum.accumulate(adj[::-1])[::-1]
+        q[idx][order] = np.minimum(adj, 1.0)
+    return q
+
+
+def noise_floor(
+    shifts: xr.DataArray,
+    *,
+    n_permutations: int = 1_000,
+    seed: int = 0,
+    q: float = 0.05,
+    floor_level: float = 0.95,
+    include_diagonal: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY,
+    devices: Sequence | None = None,
+    quiet: bool = False,
+) -> xr.Dataset:
+    """The coupling, VAT(u) and nVAT that pure noise gives at this sample size.
+
+    A permutation null: each value's shifts are shuffled across the cell's scenarios
+    independently (which keeps every value's distribution, NaNs included, and breaks the
+    co-movement between values). Gain and GND do not change under it.
+
+    Args:
+        shifts: from :func:`vatjax.shifts`.
+        n_permutations: draws of the null.
+        seed: seed of the JAX PRNG key; permutation p uses ``fold_in(key, p)``.
+        q: false discovery rate for the Benjamini-Hochberg test of the V(V-1)/2 pairs.
+        floor_level: the noise floor is this quantile of the null (of |R| for the coupling).
+        include_diagonal: as in :func:`vatjax.vat`.
+        max_memory, devices, quiet: as in :func:`bootstrap`.
+
+    Returns:
+        Dataset with the observed ``coupling, vat, nvat, centralization``; their null
+        draws ``null_*`` along ``permutation``; ``floor_*`` (the floor_level quantile);
+        p-values ``p_*`` ((1 + #{null >= observed}) / (1 + n_permutations); two-sided,
+        on |R|, for the coupling); ``q_coupling`` (BH over the pairs of each cell),
+        ``significant`` (q_coupling <= q) and ``n_significant`` per cell.
+
+    Example:
+        >>> import vatjax
+        >>> s = vatjax.simulate_study(seed=3, n_models=1, n_scenarios=30)
+        >>> nf = vatjax.noise_floor(vatjax.shifts(vatjax.load_judgments(s.table)),
+        ...                         n_permutations=50, quiet=True)
+        >>> float(nf["p_nvat"].min()) >= 1 / 51
+        True
+    """
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise VatInputError(f"n_permutations must be an integer >= 1, got {n_permutations!r}")
+    if not 0 < q < 1:
+        raise VatInputError(f"q (the false discovery rate) must lie in (0, 1), got {q}")
+    if not 0 < floor_level < 1:
+        raise VatInputError(f"floor_level must lie in (0, 1), got {floor_level}")
+    _check_common(max_memory, devices)
+    cells = _cells(shifts)
+    n_cells, _, n_values = cells.x.shape
+    engine = _Engine(
+        cells,
+        seed=seed,
+        max_memory=int(max_memory),
+        devices=devices,
+        n_reps_total=n_permutations + 1,
+        include_diagonal=include_diagonal,
+        permute=True,
+    )
+    first = np.argsort(~cells.present, axis=-1, kind="stable")
+    engine.set_inverse(np.argsort(first, axis=-1, kind="stable"))
+    progress, task = _progress(quiet, n_permutations + 1, f"permutations x {n_permutations:,}")
+    with progress:
+        stats = engine.run("permute", np.arange(-1, n_permutations), 0.0, progress, task)
+    v2 = n_values * n_values
+    coupling = stats[..., :v2].reshape(*stats.shape[:-1], n_values, n_values)
+    parts = {
+        "coupling": coupling,
+        "vat": stats[..., v2 : v2 + n_values],
+        "nvat": stats[..., v2 + n_values],
+        "centralization": stats[..., v2 + n_values + 1],
+    }
+    observed = {k: v[0] for k, v in parts.items()}
+    null = {k: v[1:] for k, v in parts.items()}
+    eye = np.eye(n_values, dtype=bool)
+
+    def p_value(obs, draws, two_sided=False):
+        if two_sided:
+            obs, draws = np.abs(obs), np.abs(draws)
+        with np.errstate(invalid="ignore"):
+            p = (1 + (draws >= obs).sum(0)) / (1 + len(draws))
+        return np.where(np.isnan(obs), np.nan, p)
+
+    p = {k: p_value(observed[k], null[k], k == "coupling") for k in parts}
+    p["coupling"] = np.where(eye, np.nan, p["coupling"])
+    iu = np.triu_indices(n_values, 1)
+    q_pairs = _bh(p["coupling"][:, iu[0], iu[1]])
+    q_coupling = np.full(p["coupling"].shape, np.nan)
+    q_coupling[:, iu[0], iu[1]] = q_pairs
+    q_coupling[:, iu[1], iu[0]] = q_pairs
+    significant = q_coupling <= q
+    with np.errstate(invalid="ignore"):
+        floor = {
+            k: np.nanquantile(np.abs(v) if k == "coupling" else v, floor_level, axis=0)
+            if np.isfinite(v).any()
+            else np.full(v.shape[1:], np.nan)
+            for k, v in null.items()
+        }
+    floor["coupling"] = np.where(eye, np.nan, floor["coupling"])
+
+    zero = np.zeros((n_cells, _n_stats(n_values)))
+    template = _dataset(_unstack(zero, n_values), cells, ())
+    cell_shape = cells.layout.shape[:-2]
+
+    def named(name, arr, lead=(), **attrs):
+        base = template[name]
+        arr = np.asarray(arr).reshape(
+            *arr.shape[: len(lead)], *cell_shape, *base.shape[len(cell_shape) :]
+        )
+        return xr.DataArray(
+            arr, dims=(*lead, *base.dims), coords=base.coords, attrs={**base.attrs, **attrs}
+        )
+
+    ds = xr.Dataset()
+    for name in parts:
+        long = template[name].attrs["long_name"]
+        ds[name] = named(name, observed[name])
+        ds[f"null_{name}"] = named(
+            name, null[name], ("permutation",), long_name=f"permutation null of {long}"
+        )
+        ds[f"floor_{name}"] = named(
+            name,
+            floor[name],
+            long_name=f"noise floor: {floor_level:g} quantile of the null"
+            + (" of |R|" if name == "coupling" else ""),
+        )
+        ds[f"p_{name}"] = named(
+            name,
+            p[name],
+            units="1",
+            long_name="permutation p-value" + (", two-sided on |R|" if name == "coupling" else ""),
+        )
+    ds["q_coupling"] = named(
+        "coupling",
+        q_coupling,
+        units="1",
+        long_name="Benjamini-Hochberg q-value over the value pairs",
+    )
+    ds["significant"] = named(
+        "coupling", significant, units="", long_name=f"pair coupled beyond the noise (q <= {q:g})"
+    )
+    n_sig = significant[:, iu[0], iu[1]].sum(-1)
+    ds["n_significant"] = named(
+        "nvat", n_sig, units="count", long_name=f"value pairs with q <= {q:g}"
+    )
+    ds = ds.assign_coords(permutation=np.arange(n_permutations))
+    ds.attrs = {
+        **conventions(shifts, include_diagonal=include_diagonal, eps=0.0),
+        "null": "each value's shifts shuffled across the cell's scenarios independently",
+        "n_permutations": int(n_permutations),
+        "seed": int(seed),
+        "q": float(q),
+        "floor_level": float(floor_level),
+        "p_value_convention": "(1 + #{null >= observed}) / (1 + n_permutations); coupling on |R|",
+        "fdr": "Benjamini-Hochberg over the V(V-1)/2 pairs of each cell",
+        "prng": "threefry2x32; permutation p of cell c: fold_in(fold_in(key(seed), p), c)",
+    }
+    del ds.attrs["eps"]
+    return ds
