@@ -15,6 +15,7 @@ from vatjax.data import load_judgments, scores, shifts
 from vatjax.errors import VatInputError
 from vatjax.io import load, save
 from vatjax.metrics import metrics_table, vat
+from vatjax.resample import bootstrap, noise_floor
 from vatjax.simulate import SimulatedStudy, simulate_study
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
@@ -36,6 +37,7 @@ __all__ = [
     "Taxonomy",
     "VatInputError",
     "__version__",
+    "bootstrap",
     "collect_judgments",
     "demo_items_path",
     "fit",
@@ -43,6 +45,7 @@ __all__ = [
     "load_items",
     "load_judgments",
     "metrics_table",
+    "noise_floor",
     "save",
     "scores",
     "shifts",
