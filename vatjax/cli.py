@@ -105,13 +105,44 @@ def vat_command(
     conditions: Annotated[
         Path | None, typer.Option(help="Table of condition, strategy, target, direction.")
     ] = None,
+    n_boot: Annotated[
+        int, typer.Option("--bootstrap", help="Resamples for intervals and se (0: none).")
+    ] = 0,
+    scheme: Annotated[
+        str, typer.Option(help="Resampling: bootstrap, subsample (80%) or bayesian.")
+    ] = "bootstrap",
+    interval: Annotated[str, typer.Option(help="Interval: bca or percentile.")] = "bca",
+    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    n_null: Annotated[
+        int, typer.Option("--null", help="Permutations for the noise floor (0: none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the resamples and permutations.")] = 0,
 ) -> None:
-    """Print gain, nVAT and centralization per model x intervention; optionally write them."""
+    """Print gain, nVAT and centralization per model x intervention; optionally write them.
+
+    ``--bootstrap N`` adds intervals and standard errors, ``--null N`` the noise floor
+    (permutation p-value of nVAT, its floor, and the value pairs that survive BH).
+    """
+    from vatjax.resample import bootstrap, noise_floor, results_dataset, uncertainty_table
+
     judgments = load_judgments(
         file, scale=_parse_scale(scale), conditions=conditions, baseline=baseline
     )
-    result = vat(shifts(judgments, level), include_diagonal=include_diagonal, eps=eps)
+    delta = shifts(judgments, level)
+    result = vat(delta, include_diagonal=include_diagonal, eps=eps)
     table = metrics_table(result)
+    common = dict(seed=seed, include_diagonal=include_diagonal)
+    boot = null = None
+    if n_boot:
+        boot = bootstrap(
+            delta, n_resamples=n_boot, scheme=scheme, interval=interval, level=confidence,
+            eps=eps, **common,
+        )  # fmt: skip
+    if n_null:
+        null = noise_floor(delta, n_permutations=n_null, **common)
+    if boot is not None or null is not None:
+        table = uncertainty_table(table, boot, null)
+        result = results_dataset(result, boot, null)
     _print_table(table, f"Value Alignment Tax of {file.name}")
     if out is not None:
         _write_result(result, table, out)
