@@ -86,8 +86,8 @@ def test_bayesian_weights_are_dirichlet():
 def test_resample_b_does_not_depend_on_batching():
     p = jnp.asarray(present_mask())
     all_at_once = np.asarray(resample_weights(KEY, 10, p))
-    later = np.asarray(resample_weights(KEY, 3, p, start=7))
-    np.testing.assert_array_equal(all_at_once[7:], later)
+    later = np.asarray(resample_weights(KEY, 10, p, start=7))
+    np.testing.assert_array_equal(all_at_once[7:], later[:3])
     one = np.asarray(jax.jit(draw_weights)(KEY, 4, p))
     np.testing.assert_array_equal(all_at_once[4], one)
     assert not np.array_equal(all_at_once[0], all_at_once[1])

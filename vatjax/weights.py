@@ -180,10 +180,16 @@ def resample_weights(
     if n_resamples < 1:
         raise VatInputError(f"n_resamples must be >= 1, got {n_resamples}")
     check_scheme(scheme, fraction)
-    present = jnp.asarray(present, bool)
-    draw = partial(draw_weights, scheme=scheme, fraction=fraction, shared=shared)
     idx = jnp.arange(start, start + n_resamples)
-    return jax.jit(jax.vmap(draw, in_axes=(None, 0, None)))(key, idx, present)
+    return _draw_many(key, idx, jnp.asarray(present, bool), jnp.float32(fraction), scheme, shared)
+
+
+@partial(jax.jit, static_argnums=(4, 5))
+def _draw_many(key, idx, present, fraction, scheme: str, shared: bool):
+    def one(i):
+        return draw_weights(key, i, present, scheme=scheme, fraction=fraction, shared=shared)
+
+    return jax.vmap(one)(idx)
 
 
 def jackknife_groups(
