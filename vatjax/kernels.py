@@ -339,9 +339,11 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
         # the weighted mean of weighted midranks is exactly total / 2: centre at group level
         ranks = jnp.dot(w.astype(ops.dtype), ops, preferred_element_type=f32)
         ranks = ranks - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
-        # the barrier keeps XLA from fusing the gather into the product (5x slower)
-        y = jax.lax.optimization_barrier(jnp.take(ranks, flat, axis=-1).reshape(m, n_values, n))
-        cross = jnp.einsum("mvn,mwn->mvw", y * wf[:, None, :], y)
+        # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA from
+        # fusing the gather into the product (5x slower)
+        y = jnp.take(ranks, flat, axis=-1).reshape(m, n_values, n) * jnp.sqrt(wf)[:, None, :]
+        y = jax.lax.optimization_barrier(y)
+        cross = jnp.einsum("mvn,mwn->mvw", y, y)
         d = jnp.diagonal(cross, axis1=1, axis2=2)
         denom = d[:, :, None] * d[:, None, :]
     corr = jnp.where(denom > 0, cross / jnp.sqrt(jnp.where(denom > 0, denom, 1.0)), jnp.nan)

@@ -37,7 +37,7 @@ from vatjax.errors import VatInputError
 __all__ = ["SCHEMES", "draw_weights", "jackknife_groups", "jackknife_weights", "resample_weights"]
 
 SCHEMES = ("bootstrap", "subsample", "bayesian")
-_POISSON_TERMS = 24  # P(Poisson(<=1) >= 24) < 1e-23: the table is exhaustive in float32
+_POISSON_TERMS = 14  # P(Poisson(<=1) >= 14) < 2e-12: the last entry takes that tail
 
 
 def check_scheme(scheme: str, fraction: float) -> None:
@@ -51,60 +51,57 @@ def check_scheme(scheme: str, fraction: float) -> None:
 
 
 def _counts(key, present: Bool[Array, " scenario"]) -> Float[Array, " scenario"]:
-    """Multinomial(n; 1/n, ..., 1/n) counts over the present samples, exactly.
+    """Multinomial(n; 1/n, ..., 1/n) counts over the present samples.
 
-    Poisson(mu) counts per sample, mu = (n - 3 sqrt n) / n, have a total T; given T they
+    Poisson(mu) counts per sample, mu = (n - 4 sqrt n) / n, have a total T; given T they
     are Multinomial(T) (Poisson splitting), and adding the n - T missing draws uniformly
-    makes them Multinomial(n). T > n, or more missing draws than the fixed pad, is
-    rejected and redrawn (probability ~1e-3; acceptance depends on T only, so the
-    result stays exact). This needs one uniform per sample and ~3 sqrt(n) scattered
-    draws, instead of n scattered draws.
+    makes them Multinomial(n). An attempt with T > n, or with more missing draws than the
+    fixed pad (10 sqrt n), is rejected (probability ~3e-5) and a second, independent
+    attempt is used; acceptance depends on T only, so the result is exact. Both fail with
+    probability ~1e-9: the weights are then NaN (a NaN replicate, counted as such, never
+    a wrong one). One uniform per sample (two attempts: two) and ~4 sqrt(n) scattered
+    draws, instead of n scattered draws; no loop, which XLA runs slowly.
     """
     size = present.shape[-1]
-    pad = min(size, math.ceil(8 * math.sqrt(size)) + 8)
+    pad = min(size, math.ceil(10 * math.sqrt(size)) + 8)
     n = jnp.sum(present, dtype=jnp.int32)
     nf = n.astype(jnp.float32)
-    mu = jnp.maximum(nf - 3 * jnp.sqrt(nf), 0.0) / jnp.maximum(nf, 1.0)
+    mu = jnp.maximum(nf - 4 * jnp.sqrt(nf), 0.0) / jnp.maximum(nf, 1.0)
     k = jnp.arange(_POISSON_TERMS, dtype=jnp.float32)
     log_pmf = k * jnp.log(jnp.maximum(mu, 1e-30)) - mu - jax.lax.lgamma(k + 1)
     pmf = jnp.where(mu > 0, jnp.exp(log_pmf), (k == 0).astype(jnp.float32))
     cdf = jnp.cumsum(pmf).at[-1].set(1.0)  # the table ends the distribution
     k_try, k_rest = jax.random.split(key)
-
-    def attempt(state):
-        t, *_ = state
-        u = jax.random.uniform(jax.random.fold_in(k_try, t), (size,))
-        c = jnp.where(present, jnp.sum(u[:, None] > cdf, axis=-1, dtype=jnp.int32), 0)
-        return t + 1, c, n - jnp.sum(c)
-
-    def rejected(state):
-        _, _, rest = state
-        return (rest < 0) | (rest > pad)
-
-    start = (jnp.int32(0), jnp.zeros(size, jnp.int32), jnp.int32(-1))
-    _, c, rest = jax.lax.while_loop(rejected, attempt, start)
+    u = jax.random.uniform(k_try, (2, size))
+    tries = jnp.where(present, jnp.searchsorted(cdf, u, method="compare_all"), 0)
+    rests = n - jnp.sum(tries, axis=-1, dtype=jnp.int32)
+    ok = (rests >= 0) & (rests <= pad)
+    pick = jnp.argmax(ok)  # the first accepted attempt
+    c, rest = tries[pick].astype(jnp.int32), rests[pick]
     # the missing draws, uniform over the present samples (modulo bias < n / 2^32)
     where = jnp.argsort(~present, stable=True)  # the present samples first, in order
     bits = jax.random.bits(k_rest, (pad,), jnp.uint32)
     draws = (bits % jnp.maximum(n, 1).astype(jnp.uint32)).astype(jnp.int32)
     c = c.at[where[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
-    return c.astype(jnp.float32)
+    return jnp.where(jnp.any(ok), c.astype(jnp.float32), jnp.nan)
 
 
-def _subsample(key, present, fraction: float):
-    """0/1 weights on m = floor(fraction n) present samples drawn without replacement."""
-    size = present.shape[-1]
+def _subsample(key, present, fraction):
+    """0/1 weights on m = floor(fraction n) present samples drawn without replacement.
+
+    The m smallest of n uniform 32-bit keys (one sort); ties at the threshold, which
+    have probability ~n / 2^32, are broken by index.
+    """
     n = jnp.sum(present, dtype=jnp.int32)
     m = jnp.floor(fraction * n.astype(jnp.float32)).astype(jnp.int32)
-    bits = jnp.where(present, jax.random.bits(key, (size,), jnp.uint32), jnp.uint32(0))
-    absent = (~present).astype(jnp.uint32)
-    iota = jnp.arange(size, dtype=jnp.uint32)
-    # the m smallest (bits, index) among the present samples: exact, ties broken by index
-    _, s_bits, s_iota = jax.lax.sort((absent, bits, iota), num_keys=3)
-    at = jnp.maximum(m - 1, 0)
-    t_bits, t_iota = s_bits[at], s_iota[at]
-    keep = present & ((bits < t_bits) | ((bits == t_bits) & (iota <= t_iota))) & (m > 0)
-    return keep.astype(jnp.float32)
+    bits = jax.random.bits(key, present.shape, jnp.uint32)
+    keys = jnp.where(present, bits, jnp.uint32(0xFFFFFFFF))
+    t = jnp.sort(keys)[jnp.maximum(m - 1, 0)]
+    below = present & (bits < t)
+    tied = present & (bits == t)
+    need = m - jnp.sum(below, dtype=jnp.int32)
+    keep = below | (tied & (jnp.cumsum(tied, dtype=jnp.int32) <= need))
+    return (keep & (m > 0)).astype(jnp.float32)
 
 
 def _bayesian(key, present):
