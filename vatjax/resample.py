@@ -51,7 +51,7 @@ from vatjax.metrics import conventions, kernel_inputs, metrics_dataset
 from vatjax.weights import (
     SCHEMES,
     check_scheme,
-    draw_weights,
+    draw_chunk,
     jackknife_groups,
     jackknife_weights,
 )
@@ -211,16 +211,14 @@ def _chunk_body(cfg: _Config):
              direction, eps):  # fmt: skip
         if cfg.permute:
             return _permuted_metrics(cfg, key, idx, x, present, inverse)
-        generators = [lambda i: jackknife_weights(groups, i)] + [
+        generators = [jax.vmap(lambda i: jackknife_weights(groups, i))] + [
             functools.partial(
-                lambda i, s: draw_weights(
-                    key, i, present, scheme=s, fraction=fraction, shared=cfg.shared
-                ),
-                s=scheme,
+                draw_chunk, key, present=present, scheme=scheme, fraction=fraction,
+                shared=cfg.shared,
             )
             for scheme in SCHEMES
-        ]
-        w = jax.vmap(lambda i: jax.lax.switch(branch, generators, i))(idx)
+        ]  # fmt: skip
+        w = jax.lax.switch(branch, generators, idx)
         return _metrics(cfg, x, GroupPlan(ops, gidx, valid), w, mask, direction, eps)
 
     return body

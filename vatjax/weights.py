@@ -34,7 +34,14 @@ from jaxtyping import Array, Bool, Float, Int
 
 from vatjax.errors import VatInputError
 
-__all__ = ["SCHEMES", "draw_weights", "jackknife_groups", "jackknife_weights", "resample_weights"]
+__all__ = [
+    "SCHEMES",
+    "draw_chunk",
+    "draw_weights",
+    "jackknife_groups",
+    "jackknife_weights",
+    "resample_weights",
+]
 
 SCHEMES = ("bootstrap", "subsample", "bayesian")
 _POISSON_TERMS = 14  # P(Poisson(<=1) >= 14) < 2e-12: the last entry takes that tail
@@ -50,17 +57,17 @@ def check_scheme(scheme: str, fraction: float) -> None:
         )
 
 
-def _counts(key, present: Bool[Array, " scenario"]) -> Float[Array, " scenario"]:
+def _counts(key, present: Bool[Array, " scenario"], attempt=0) -> Float[Array, " scenario"]:
     """Multinomial(n; 1/n, ..., 1/n) counts over the present samples.
 
     Poisson(mu) counts per sample, mu = (n - 4 sqrt n) / n, have a total T; given T they
     are Multinomial(T) (Poisson splitting), and adding the n - T missing draws uniformly
     makes them Multinomial(n). An attempt with T > n, or with more missing draws than the
-    fixed pad (10 sqrt n), is rejected (probability ~3e-5) and a second, independent
-    attempt is used; acceptance depends on T only, so the result is exact. Both fail with
-    probability ~1e-9: the weights are then NaN (a NaN replicate, counted as such, never
-    a wrong one). One uniform per sample (two attempts: two) and ~4 sqrt(n) scattered
-    draws, instead of n scattered draws; no loop, which XLA runs slowly.
+    fixed pad (10 sqrt n), is rejected (probability ~3e-5): its weights are NaN and
+    :func:`draw_chunk` redraws with ``attempt=1``; acceptance depends on T only, so the
+    result is exact. Both fail with probability ~1e-9: the weights stay NaN (a NaN
+    replicate, counted as such, never a wrong one). One uniform per sample and
+    ~4 sqrt(n) scattered draws, instead of n scattered draws, and no loop.
     """
     size = present.shape[-1]
     pad = min(size, math.ceil(10 * math.sqrt(size)) + 8)
@@ -71,19 +78,17 @@ def _counts(key, present: Bool[Array, " scenario"]) -> Float[Array, " scenario"]
     log_pmf = k * jnp.log(jnp.maximum(mu, 1e-30)) - mu - jax.lax.lgamma(k + 1)
     pmf = jnp.where(mu > 0, jnp.exp(log_pmf), (k == 0).astype(jnp.float32))
     cdf = jnp.cumsum(pmf).at[-1].set(1.0)  # the table ends the distribution
-    k_try, k_rest = jax.random.split(key)
-    u = jax.random.uniform(k_try, (2, size))
-    tries = jnp.where(present, jnp.searchsorted(cdf, u, method="compare_all"), 0)
-    rests = n - jnp.sum(tries, axis=-1, dtype=jnp.int32)
-    ok = (rests >= 0) & (rests <= pad)
-    pick = jnp.argmax(ok)  # the first accepted attempt
-    c, rest = tries[pick].astype(jnp.int32), rests[pick]
+    k_try, k_rest = jax.random.split(jax.random.fold_in(key, attempt))
+    u = jax.random.uniform(k_try, (size,))
+    c = jnp.where(present, jnp.searchsorted(cdf, u, method="compare_all"), 0).astype(jnp.int32)
+    rest = n - jnp.sum(c, dtype=jnp.int32)
+    ok = (rest >= 0) & (rest <= pad)
     # the missing draws, uniform over the present samples (modulo bias < n / 2^32)
     where = jnp.argsort(~present, stable=True)  # the present samples first, in order
     bits = jax.random.bits(k_rest, (pad,), jnp.uint32)
     draws = (bits % jnp.maximum(n, 1).astype(jnp.uint32)).astype(jnp.int32)
     c = c.at[where[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
-    return jnp.where(jnp.any(ok), c.astype(jnp.float32), jnp.nan)
+    return jnp.where(ok, c.astype(jnp.float32), jnp.nan)
 
 
 def _subsample(key, present, fraction):
@@ -112,12 +117,64 @@ def _bayesian(key, present):
     return e * (n / jnp.where(total > 0, total, 1.0))
 
 
-def _one(key, present, scheme: str, fraction: float):
+def _one(key, present, scheme: str, fraction, attempt):
     if scheme == "bootstrap":
-        return _counts(key, present)
+        return _counts(key, present, attempt)
     if scheme == "subsample":
         return _subsample(key, present, fraction)
     return _bayesian(key, present)
+
+
+def _draw(key, index, present, scheme: str, fraction, shared: bool, attempt):
+    rkey = jax.random.fold_in(key, index)
+    one = partial(_one, scheme=scheme, fraction=fraction, attempt=attempt)
+    if shared:
+        union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
+        return jnp.broadcast_to(one(rkey, union), present.shape) * present.astype(jnp.float32)
+    flat = present.reshape(-1, present.shape[-1])
+    keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(jnp.arange(flat.shape[0]))
+    return jax.vmap(one)(keys, flat).reshape(present.shape)
+
+
+def draw_chunk(
+    key,
+    indices: Int[Array, " resample"],
+    present: Bool[Array, "*cell scenario"],
+    *,
+    scheme: str = "bootstrap",
+    fraction: float = 0.8,
+    shared: bool = False,
+) -> Float[Array, "resample *cell scenario"]:
+    """The weights of the resamples numbered ``indices`` for every cell (jit-friendly).
+
+    Args:
+        key: a JAX PRNG key (``jax.random.key(seed)``).
+        indices: the resamples' numbers; resample b is the same whatever the chunking.
+        present: which samples each cell has (leading dims are cells).
+        scheme: ``bootstrap``, ``subsample`` or ``bayesian``.
+        fraction: m / n for ``subsample``.
+        shared: one weight vector for all cells (they must share their scenarios):
+            the joint resampling that keeps differences between cells honest.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> w = draw_chunk(jax.random.key(1), jnp.arange(3), jnp.ones((2, 5), bool),
+        ...                scheme="subsample")
+        >>> w.shape, [float(s) for s in w[0].sum(-1)]
+        ((3, 2, 5), [4.0, 4.0])
+    """
+    draw = partial(_draw, key, present=present, scheme=scheme, fraction=fraction, shared=shared)
+    w = jax.vmap(lambda i: draw(i, attempt=0))(indices)
+    if scheme != "bootstrap":
+        return w
+    # a rejected bootstrap attempt (~3e-5 per resample and cell) is redrawn; the chunk
+    # pays for the second attempt only when one of its rows needs it
+    bad = jnp.isnan(w).any(axis=-1, keepdims=True)
+    return jax.lax.cond(
+        bad.any(),
+        lambda: jnp.where(bad, jax.vmap(lambda i: draw(i, attempt=1))(indices), w),
+        lambda: w,
+    )
 
 
 def draw_weights(
@@ -129,16 +186,7 @@ def draw_weights(
     fraction: float = 0.8,
     shared: bool = False,
 ) -> Float[Array, "*cell scenario"]:
-    """The weights of resample number ``index`` for every cell (jit- and vmap-friendly).
-
-    Args:
-        key: a JAX PRNG key (``jax.random.key(seed)``).
-        index: the resample's number; resample b is the same whatever the chunking.
-        present: which samples each cell has (leading dims are cells).
-        scheme: ``bootstrap``, ``subsample`` or ``bayesian``.
-        fraction: m / n for ``subsample``.
-        shared: one weight vector for all cells (they must share their scenarios):
-            the joint resampling that keeps differences between cells honest.
+    """The weights of resample number ``index`` (one row of :func:`draw_chunk`).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -146,14 +194,8 @@ def draw_weights(
         >>> [float(s) for s in w.sum(-1)]
         [4.0, 4.0]
     """
-    rkey = jax.random.fold_in(key, index)
-    one = partial(_one, scheme=scheme, fraction=fraction)
-    if shared:
-        union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
-        return jnp.broadcast_to(one(rkey, union), present.shape) * present.astype(jnp.float32)
-    flat = present.reshape(-1, present.shape[-1])
-    keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(jnp.arange(flat.shape[0]))
-    return jax.vmap(one)(keys, flat).reshape(present.shape)
+    index = jnp.asarray(index)[None]
+    return draw_chunk(key, index, present, scheme=scheme, fraction=fraction, shared=shared)[0]
 
 
 def resample_weights(
@@ -166,7 +208,7 @@ def resample_weights(
     shared: bool = False,
     start: int = 0,
 ) -> Float[Array, "resample *cell scenario"]:
-    """Weights of resamples ``start .. start + n_resamples - 1`` (see :func:`draw_weights`).
+    """Weights of resamples ``start .. start + n_resamples - 1`` (see :func:`draw_chunk`).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -183,10 +225,7 @@ def resample_weights(
 
 @partial(jax.jit, static_argnums=(4, 5))
 def _draw_many(key, idx, present, fraction, scheme: str, shared: bool):
-    def one(i):
-        return draw_weights(key, i, present, scheme=scheme, fraction=fraction, shared=shared)
-
-    return jax.vmap(one)(idx)
+    return draw_chunk(key, idx, present, scheme=scheme, fraction=fraction, shared=shared)
 
 
 def jackknife_groups(
