@@ -338,7 +338,8 @@ def test_sharded_equals_single_device():
 def test_chunking_does_not_change_results_and_no_recompilation():
     sh = make_shifts(tied_cells())
     kw = dict(n_resamples=200, keep_replicates=True, seed=8, quiet=True)
-    small = bootstrap(sh, max_memory=1 << 20, **kw)  # chunks of a few resamples
+    small = bootstrap(sh, max_memory=1 << 20, **kw)  # few resamples per chunk, a cell a block
+    assert small.attrs["cell_blocks"] == 2
     big = bootstrap(sh, **kw)
     xr.testing.assert_allclose(small, big, rtol=0, atol=1e-6)  # GEMM blocking: rounding only
     compiles = []
@@ -403,6 +404,12 @@ def test_shared_weights_give_identical_replicates_for_identical_cells():
     kw = dict(n_resamples=20, keep_replicates=True, quiet=True, interval="percentile")
     shared = bootstrap(make_shifts(twin), shared=True, **kw)["nvat_replicates"].values
     np.testing.assert_array_equal(shared[:, 0], shared[:, 1])
+    # cell by cell (a tight memory bound): the same shared weights
+    blocks = bootstrap(
+        make_shifts(twin), shared=True, max_memory=1 << 20, **{**kw, "n_resamples": 200}
+    )
+    assert blocks.attrs["cell_blocks"] == 2
+    np.testing.assert_allclose(blocks["nvat_replicates"].values[:20], shared, atol=1e-6)
     apart = bootstrap(make_shifts(twin), **kw)["nvat_replicates"].values
     assert not np.array_equal(apart[:, 0], apart[:, 1])
 

@@ -99,6 +99,14 @@ def _cells(shifts: xr.DataArray) -> _Cells:
     return _Cells(flat, mask, direction, present, has_nan, x)
 
 
+def _subset(cells: _Cells, sel: np.ndarray) -> _Cells:
+    """The cells numbered ``sel`` (flat), same layout."""
+    return cells._replace(
+        x=cells.x[sel], mask=cells.mask[sel], direction=cells.direction[sel],
+        present=cells.present[sel],
+    )  # fmt: skip
+
+
 def _n_stats(n_values: int) -> int:
     return 4 + 2 * n_values + n_values * n_values
 
@@ -207,14 +215,14 @@ def _permuted_metrics(cfg: _Config, key, idx, x, present, inverse):
 
 
 def _chunk_body(cfg: _Config):
-    def body(idx, branch, fraction, key, present, groups, inverse, x, ops, gidx, valid, mask,
-             direction, eps):  # fmt: skip
+    def body(idx, branch, fraction, key, first_cell, union, present, groups, inverse, x, ops,
+             gidx, valid, mask, direction, eps):  # fmt: skip
         if cfg.permute:
             return _permuted_metrics(cfg, key, idx, x, present, inverse)
         generators = [jax.vmap(lambda i: jackknife_weights(groups, i))] + [
             functools.partial(
                 draw_chunk, key, present=present, scheme=scheme, fraction=fraction,
-                shared=cfg.shared,
+                shared=cfg.shared, first_cell=first_cell, union=union,
             )
             for scheme in SCHEMES
         ]  # fmt: skip
@@ -230,7 +238,7 @@ def _compiled(cfg: _Config, device_ids: tuple[int, ...]) -> Callable:
     by_id = {d.id: d for d in jax.devices()}
     mesh = Mesh(np.array([by_id[i] for i in device_ids]), ("resample",))
     body = _chunk_body(cfg)
-    spec = (P("resample"),) + (P(),) * 13
+    spec = (P("resample"),) + (P(),) * 15
     sharded = jax.shard_map(
         body, mesh=mesh, in_specs=spec, out_specs=P("resample"), check_vma=False
     )
@@ -263,6 +271,8 @@ class _Engine:
         fraction: float = 0.8,
         float_weights: bool = False,
         permute: bool = False,
+        first_cell: int = 0,
+        union: np.ndarray | None = None,
     ):
         self.devices = list(devices) if devices is not None else jax.devices()
         n_cells, n, n_values = cells.x.shape
@@ -300,6 +310,8 @@ class _Engine:
         chunk = budget // (2 * per * n_cells * len(self.devices))
         self.chunk = int(min(max(chunk, 1), _MAX_CHUNK))
         self.args = [
+            jnp.int32(first_cell),
+            jnp.asarray(cells.present.any(0) if union is None else union),
             jnp.asarray(cells.present),
             jnp.zeros((n_cells, n), jnp.int32),  # jackknife groups
             jnp.asarray(np.tile(np.arange(n, dtype=np.int32), (n_cells, 1))),  # see _permuted
@@ -310,10 +322,10 @@ class _Engine:
         ]
 
     def set_groups(self, groups: np.ndarray) -> None:
-        self.args[1] = jnp.asarray(groups, jnp.int32)
+        self.args[3] = jnp.asarray(groups, jnp.int32)
 
     def set_inverse(self, inverse: np.ndarray) -> None:
-        self.args[2] = jnp.asarray(inverse, jnp.int32)
+        self.args[4] = jnp.asarray(inverse, jnp.int32)
 
     def function(self) -> Callable:
         return _compiled(self.cfg, tuple(d.id for d in self.devices))
@@ -563,48 +575,69 @@ def bootstrap(
     if jackknife is None:
         jackknife = None if n_present.max(initial=0) <= 2000 else 1000
     groups, n_groups = jackknife_groups(cells.present, jackknife, seed)
-    engine = _Engine(
-        cells,
-        seed=seed,
-        max_memory=int(max_memory),
-        devices=devices,
-        n_reps_total=n_resamples + n_groups + 1,
-        shared=shared,
-        include_diagonal=include_diagonal,
-        fraction=fraction,
-        float_weights=scheme == "bayesian",
-    )
-    engine.set_groups(groups)
     use_jack = interval == "bca"
-    total = n_resamples + (n_groups if use_jack else 0) + 1
-    progress, task = _progress(quiet, total, f"{scheme} x {n_resamples:,}")
-    with progress:
-        est = engine.run("jackknife", np.array([-1]), eps, progress, task)[0]
-        jack = None
-        if use_jack:
-            jack = engine.run("jackknife", np.arange(n_groups), eps, progress, task)
-            empty = ~(groups[None, :, :] == np.arange(n_groups)[:, None, None]).any(-1)
-            jack[empty] = np.nan  # a group a cell does not have is no jackknife replicate
-        reps = engine.run(scheme, np.arange(n_resamples), eps, progress, task)
-
+    union = cells.present.any(0)
     if scheme == "subsample":
-        base = np.full(n_cells, n_present.max()) if shared else n_present
+        base = np.full(n_cells, union.sum()) if shared else n_present
         m = np.floor(fraction * base)
         scale = np.sqrt(np.where(base - m > 0, m / np.maximum(base - m, 1), np.nan))
     else:
         scale = np.ones(n_cells)
     s_count = _n_stats(n_values)
-    cols = n_cells * s_count
-    table, nan_fraction = _intervals(
-        est.reshape(cols),
-        reps.reshape(n_resamples, cols),
-        None if jack is None else jack.reshape(n_groups, cols),
-        interval=interval,
-        level=level,
-        scale=np.repeat(scale, s_count),
-        max_nan_fraction=max_nan_fraction,
-    )
-    table = table.reshape(len(STATS), n_cells, s_count)
+    n_reps = n_resamples + (n_groups if use_jack else 0) + 1
+    # cells go in blocks whose replicates (float32, and float64 for the intervals) take at
+    # most half the memory bound; cell c is always drawn with fold_in(., c)
+    block = int(min(n_cells, max(1, (max_memory // 2) // (n_reps * s_count * 28))))
+    table = np.full((len(STATS), n_cells, s_count), np.nan)
+    nan_fraction = np.zeros((n_cells, s_count))
+    est = np.zeros((n_cells, s_count), np.float32)
+    kept = np.zeros((n_resamples, n_cells, s_count), np.float32) if keep_replicates else None
+    engines = []
+    starts = range(0, n_cells, block)
+    progress, task = _progress(quiet, n_reps * len(starts), f"{scheme} x {n_resamples:,}")
+    with progress:
+        for start in starts:
+            real = min(block, n_cells - start)
+            sel = np.minimum(np.arange(start, start + block), n_cells - 1)  # pad: repeat
+            engine = _Engine(
+                _subset(cells, sel),
+                seed=seed,
+                max_memory=int(max_memory),
+                devices=devices,
+                n_reps_total=n_reps,
+                shared=shared,
+                include_diagonal=include_diagonal,
+                fraction=fraction,
+                float_weights=scheme == "bayesian",
+                first_cell=start,
+                union=union,
+            )
+            engines.append(engine.grouped)
+            engine.set_groups(groups[sel])
+            part = slice(start, start + real)
+            est[part] = engine.run("jackknife", np.array([-1]), eps, progress, task)[0, :real]
+            jack = None
+            if use_jack:
+                jack = engine.run("jackknife", np.arange(n_groups), eps, progress, task)[:, :real]
+                # a group a cell does not have is no jackknife replicate
+                sizes = np.stack([np.bincount(g[g >= 0], minlength=n_groups) for g in groups[part]])
+                jack[sizes.T == 0] = np.nan
+            reps = engine.run(scheme, np.arange(n_resamples), eps, progress, task)[:, :real]
+            if kept is not None:
+                kept[:, part] = reps
+            cols = real * s_count
+            out, nanf = _intervals(
+                est[part].reshape(cols),
+                reps.reshape(n_resamples, cols),
+                None if jack is None else jack.reshape(n_groups, cols),
+                interval=interval,
+                level=level,
+                scale=np.repeat(scale[part], s_count),
+                max_nan_fraction=max_nan_fraction,
+            )
+            table[:, part] = out.reshape(len(STATS), real, s_count)
+            nan_fraction[part] = nanf.reshape(real, s_count)
+
     ds = _dataset(_unstack(table, n_values), cells, ("stat",)).assign_coords(stat=list(STATS))
     point = _dataset(_unstack(est, n_values), cells, ())
     ds["gain_below_eps"] = point["gain_below_eps"].copy(data=~(np.abs(point["gain"].values) >= eps))
@@ -614,8 +647,8 @@ def bootstrap(
         ds[f"{name}_nan_fraction"] = nan_ds[name].assign_attrs(
             long_name=f"fraction of the replicates of {name} that are NaN (dropped)", units="1"
         )
-    if keep_replicates:
-        rep = _dataset(_unstack(reps, n_values), cells, ("resample",))
+    if kept is not None:
+        rep = _dataset(_unstack(kept, n_values), cells, ("resample",))
         for name in FLOAT_METRICS:
             ds[f"{name}_replicates"] = rep[name]
         ds = ds.assign_coords(resample=np.arange(n_resamples))
@@ -637,7 +670,10 @@ def bootstrap(
             if scheme == "subsample"
             else ""
         ),
-        "coupling_engine": "spearman_many (tie groups)" if engine.grouped else "spearman",
+        "coupling_engine": "spearman_many (tie groups)"
+        if all(engines)
+        else ("spearman" if not any(engines) else "mixed"),
+        "cell_blocks": len(starts),
         "prng": "threefry2x32; resample b of cell c: fold_in(fold_in(key(seed), b), c)",
     }
     return ds

@@ -125,14 +125,16 @@ def _one(key, present, scheme: str, fraction, attempt):
     return _bayesian(key, present)
 
 
-def _draw(key, index, present, scheme: str, fraction, shared: bool, attempt):
+def _draw(key, index, present, scheme: str, fraction, shared: bool, attempt, first_cell, union):
     rkey = jax.random.fold_in(key, index)
     one = partial(_one, scheme=scheme, fraction=fraction, attempt=attempt)
     if shared:
-        union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
+        if union is None:
+            union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
         return jnp.broadcast_to(one(rkey, union), present.shape) * present.astype(jnp.float32)
     flat = present.reshape(-1, present.shape[-1])
-    keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(jnp.arange(flat.shape[0]))
+    cells = first_cell + jnp.arange(flat.shape[0])
+    keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(cells)
     return jax.vmap(one)(keys, flat).reshape(present.shape)
 
 
@@ -144,6 +146,8 @@ def draw_chunk(
     scheme: str = "bootstrap",
     fraction: float = 0.8,
     shared: bool = False,
+    first_cell: int = 0,
+    union: Bool[Array, " scenario"] | None = None,
 ) -> Float[Array, "resample *cell scenario"]:
     """The weights of the resamples numbered ``indices`` for every cell (jit-friendly).
 
@@ -155,6 +159,10 @@ def draw_chunk(
         fraction: m / n for ``subsample``.
         shared: one weight vector for all cells (they must share their scenarios):
             the joint resampling that keeps differences between cells honest.
+        first_cell: the number of the first cell (cells are drawn with
+            ``fold_in(resample key, cell number)``; a block of cells passes its offset).
+        union: the scenarios of all cells, for ``shared`` weights drawn block by block
+            (default: those of ``present``).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -163,7 +171,10 @@ def draw_chunk(
         >>> w.shape, [float(s) for s in w[0].sum(-1)]
         ((3, 2, 5), [4.0, 4.0])
     """
-    draw = partial(_draw, key, present=present, scheme=scheme, fraction=fraction, shared=shared)
+    draw = partial(
+        _draw, key, present=present, scheme=scheme, fraction=fraction, shared=shared,
+        first_cell=first_cell, union=union,
+    )  # fmt: skip
     w = jax.vmap(lambda i: draw(i, attempt=0))(indices)
     if scheme != "bootstrap":
         return w

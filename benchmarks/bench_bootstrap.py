@@ -1,0 +1,384 @@
+"""Benchmark: BCa bootstrap of the full VAT suite at paper scale, against scipy and numpy.
+
+One paper-scale cell (9,002 samples x 10 values, simulated Likert shifts), 10,000
+resamples, every metric (gain, gain_raw, GND, coupling, VAT, nVAT, centralization) with
+BCa intervals, timed in one run against
+
+(a) ``scipy.stats.bootstrap`` (paired, BCa) with a statistic built on
+    ``scipy.stats.spearmanr``: timed on fewer resamples and extrapolated linearly to
+    10,000 resamples + the 9,002 leave-one-out jackknife evaluations BCa needs;
+(b) a numpy implementation that gathers the resampled rows (batched ``X[idx]``,
+    ``scipy.stats.rankdata``, an einsum for the correlations), likewise extrapolated.
+
+vatjax runs in a fresh subprocess (its peak RSS is the whole process: Python, JAX, the
+data and the bootstrap), once cold (compilation included) and once warm. Then a scaling
+sweep over samples (1,000 to 100,000; rows of the paper-scale cell drawn with
+replacement, so the tie structure stays that of Likert shifts) and resamples (1,000 to
+100,000). Prints Markdown tables for ``benchmarks/RESULTS.md``.
+
+Usage:
+    .venv/bin/python benchmarks/bench_bootstrap.py              # everything (~15 min)
+    .venv/bin/python benchmarks/bench_bootstrap.py --quick      # smaller sweep
+    .venv/bin/python benchmarks/bench_bootstrap.py --devices 2  # shard over 2 host devices
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+N_PAPER = 9002
+B_PAPER = 10_000
+
+
+# --------------------------------------------------------------------------------------
+# data
+
+
+def paper_cell(path: Path) -> Path:
+    """Simulate the paper-scale cell once and save its shifts (netCDF)."""
+    import vatjax
+
+    if path.exists():
+        return path
+    study = vatjax.simulate_study(
+        seed=0,
+        n_models=1,
+        n_scenarios=N_PAPER,
+        targets=[("Security", 1)],
+        strategies=["prompt-4shot"],
+        effects=(0.9,),
+        coupling=0.075,
+    )
+    vatjax.save(vatjax.shifts(vatjax.load_judgments(study.table)), path)
+    return path
+
+
+def resized(shifts, n: int, seed: int = 0):
+    """n scenarios drawn with replacement from the cell's (keeps the tie structure)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, shifts.sizes["scenario"], n)
+    out = shifts.isel(scenario=idx)
+    return out.assign_coords(scenario=[f"s{i}" for i in range(n)])
+
+
+# --------------------------------------------------------------------------------------
+# vatjax (runs in a worker subprocess)
+
+
+def worker(args) -> None:
+    import jax
+
+    import vatjax
+
+    shifts = _as_array(vatjax.load(args.data))
+    out: dict = {"devices": len(jax.devices()), "platform": jax.devices()[0].platform}
+    if args.task == "paper":
+        kw = dict(n_resamples=B_PAPER, interval="bca", seed=0, quiet=True)
+        rss0 = _rss()
+        t = time.perf_counter()
+        ds = vatjax.bootstrap(shifts, **kw)
+        out["cold_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ds = vatjax.bootstrap(shifts, **kw)
+        out["warm_s"] = time.perf_counter() - t
+        out["peak_rss"] = _rss()
+        out["rss_before"] = rss0
+        out["jackknife_groups"] = ds.attrs["jackknife_groups"]
+        out["engine"] = ds.attrs["coupling_engine"]
+        full = dict(kw, jackknife=N_PAPER)
+        vatjax.bootstrap(shifts, **dict(full, n_resamples=2))  # compile is shared; warm-up
+        t = time.perf_counter()
+        ds_full = vatjax.bootstrap(shifts, **full)
+        out["warm_full_jackknife_s"] = time.perf_counter() - t
+        out["full_jackknife_groups"] = ds_full.attrs["jackknife_groups"]
+        out["peak_rss_all"] = _rss()
+        out["nvat"] = [ds["nvat"].sel(stat=s).item() for s in ("estimate", "lower", "upper", "se")]
+        out["gain"] = [ds["gain"].sel(stat=s).item() for s in ("estimate", "lower", "upper", "se")]
+        out["groups"] = _groups(shifts)
+    else:  # one scaling point: n samples, b resamples
+        sh = resized(shifts, args.n) if args.n != shifts.sizes["scenario"] else shifts
+        kw = dict(interval="bca", seed=0, quiet=True)
+        vatjax.bootstrap(sh, n_resamples=2, **kw)  # compile (shapes do not depend on b)
+        t = time.perf_counter()
+        ds = vatjax.bootstrap(sh, n_resamples=args.b, **kw)
+        out["warm_s"] = time.perf_counter() - t
+        out["jackknife_groups"] = ds.attrs["jackknife_groups"]
+        out["peak_rss"] = _rss()
+        out["groups"] = _groups(sh)
+    print("RESULT " + json.dumps(out))
+
+
+def _as_array(obj):
+    import xarray as xr
+
+    return obj[next(iter(obj.data_vars))] if isinstance(obj, xr.Dataset) else obj
+
+
+def _groups(shifts) -> int:
+    x = shifts.transpose(..., "scenario", "value").values.reshape(-1, *shifts.shape[-2:])[0]
+    k = sum(len(np.unique(c[~np.isnan(c)])) for c in x.T)
+    return int(-(-k // 64) * 64)
+
+
+def _rss() -> int:
+    """Peak resident set size of this process, bytes."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_worker(data: Path, devices: int, task: str, n: int = 0, b: int = 0) -> dict:
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    cmd = [sys.executable, __file__, "--worker", task, "--data", str(data)]
+    cmd += ["--n", str(n), "--b", str(b)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
+    if res.returncode or not line:
+        raise RuntimeError(f"worker failed:\n{res.stdout}\n{res.stderr}")
+    return json.loads(line[-1][7:])
+
+
+# --------------------------------------------------------------------------------------
+# baselines
+
+
+def suite_numpy(x: np.ndarray, target: int, direction: float) -> np.ndarray:
+    """The full VAT suite of one resample, numpy + scipy.stats.spearmanr (baseline a)."""
+    import scipy.stats
+
+    r = scipy.stats.spearmanr(x).statistic
+    gain_raw = x[:, target].mean()
+    gain = direction * gain_raw
+    gnd = x.mean(0) / abs(gain)
+    gnd[target] = np.sign(gain)
+    sq = r.copy()
+    np.fill_diagonal(sq, 0.0)
+    vat = np.sqrt((sq**2).sum(1))
+    nvat = np.sqrt((sq**2).sum() / len(vat))
+    gini = np.abs(vat[:, None] - vat[None]).sum() / (2 * len(vat) ** 2 * vat.mean())
+    return np.concatenate([[gain, gain_raw], gnd, r.ravel(), vat, [nvat, gini]])
+
+
+def baseline_scipy(x: np.ndarray, target: int, direction: float, b_small: int) -> dict:
+    """scipy.stats.bootstrap, paired, statistic on spearmanr: time per evaluation."""
+    import scipy.stats
+
+    def stat(*cols):
+        return suite_numpy(np.column_stack(cols), target, direction)
+
+    t = time.perf_counter()
+    scipy.stats.bootstrap(
+        tuple(x.T), stat, n_resamples=b_small, paired=True, vectorized=False,
+        method="percentile", rng=np.random.default_rng(0),
+    )  # fmt: skip
+    per = (time.perf_counter() - t) / b_small
+    # BCa adds n leave-one-out evaluations of the same statistic (n - 1 rows each)
+    t = time.perf_counter()
+    for i in range(min(50, len(x))):
+        stat(*np.delete(x, i, axis=0).T)
+    per_jack = (time.perf_counter() - t) / min(50, len(x))
+    return {"per_resample": per, "per_jackknife": per_jack, "b_measured": b_small}
+
+
+def _suite_batched(xb: np.ndarray, target: int, direction: float) -> np.ndarray:
+    """Baseline (b) on a batch of materialised resamples xb (C, n, V)."""
+    import scipy.stats
+
+    ranks = scipy.stats.rankdata(xb, axis=1)
+    rc = ranks - ranks.mean(1, keepdims=True)
+    cov = np.einsum("cnv,cnw->cvw", rc, rc)
+    sd = np.sqrt(np.einsum("cvv->cv", cov))
+    r = cov / (sd[:, :, None] * sd[:, None, :])
+    gain_raw = xb[:, :, target].mean(1)
+    gain = direction * gain_raw
+    gnd = xb.mean(1) / np.abs(gain)[:, None]
+    gnd[:, target] = np.sign(gain)
+    sq = r.copy()
+    sq[:, np.arange(r.shape[1]), np.arange(r.shape[1])] = 0
+    vat = np.sqrt((sq**2).sum(2))
+    nvat = np.sqrt((sq**2).sum((1, 2)) / vat.shape[1])
+    gini = np.abs(vat[:, :, None] - vat[:, None]).sum((1, 2)) / (
+        2 * vat.shape[1] ** 2 * vat.mean(1)
+    )
+    return np.concatenate(
+        [gain[:, None], gain_raw[:, None], gnd, r.reshape(len(r), -1), vat, nvat[:, None],
+         gini[:, None]], axis=1,
+    )  # fmt: skip
+
+
+def baseline_numpy(x: np.ndarray, target: int, direction: float, b_small: int) -> dict:
+    """Gathers resampled rows in batches of 32: time per resample and per jackknife."""
+    rng = np.random.default_rng(0)
+    n = len(x)
+    t = time.perf_counter()
+    for start in range(0, b_small, 32):
+        idx = rng.integers(0, n, (min(32, b_small - start), n))
+        _suite_batched(x[idx], target, direction)
+    per = (time.perf_counter() - t) / b_small
+    t = time.perf_counter()
+    keep = np.ones((32, n), bool)
+    keep[np.arange(32), np.arange(32)] = False
+    idx = np.nonzero(keep)[1].reshape(32, n - 1)
+    _suite_batched(x[idx], target, direction)
+    per_jack = (time.perf_counter() - t) / 32
+    return {"per_resample": per, "per_jackknife": per_jack, "b_measured": b_small}
+
+
+def gemm_peak() -> dict:
+    """Measured matrix-multiply peak of this machine (JAX CPU, 2048^3, best of 5)."""
+    import jax
+    import jax.numpy as jnp
+
+    out = {}
+    for name, dt in (("f32", jnp.float32), ("bf16", jnp.bfloat16)):
+        a = jnp.ones((2048, 2048), dt)
+        f = jax.jit(lambda a: jnp.dot(a, a, preferred_element_type=jnp.float32))
+        f(a).block_until_ready()
+        best = min(_timed(lambda f=f, a=a: f(a).block_until_ready()) for _ in range(5))
+        out[name] = 2 * 2048**3 / best
+    return out
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+# --------------------------------------------------------------------------------------
+
+
+def flops_per_evaluation(n: int, v: int, groups: int) -> float:
+    """FLOPs of one weight vector in spearman_many + gain_gnd (products only)."""
+    return 2 * n * groups + 2 * n * v * v + 2 * n * (2 * v + 2)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import jax
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, JAX {jax.__version__}, CPU only"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller scaling sweep")
+    ap.add_argument("--devices", type=int, default=1, help="host devices to shard over")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--data", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--b", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        args.task = args.worker
+        return worker(args)
+
+    import vatjax
+
+    tmp = Path(tempfile.gettempdir()) / "vatjax-bench"
+    tmp.mkdir(exist_ok=True)
+    t = time.perf_counter()
+    data = paper_cell(tmp / f"paper-cell-{N_PAPER}.nc")
+    print(f"# data ready in {time.perf_counter() - t:.0f} s: {data}", file=sys.stderr)
+    shifts = _as_array(vatjax.load(data))
+    x = shifts.values[0, 0].astype(np.float64)
+    target = list(shifts["value"].values).index(str(shifts["target"].values[0]))
+    direction = float(shifts["direction"].values[0])
+
+    print("# vatjax (subprocess)", file=sys.stderr)
+    ours = run_worker(data, args.devices, "paper")
+    print("# baselines", file=sys.stderr)
+    peak = gemm_peak()
+    a = baseline_scipy(x, target, direction, b_small=100 if not args.quick else 30)
+    b = baseline_numpy(x, target, direction, b_small=320 if not args.quick else 64)
+
+    evals = B_PAPER + N_PAPER  # BCa: resamples + leave-one-out jackknife
+    t_a = B_PAPER * a["per_resample"] + N_PAPER * a["per_jackknife"]
+    t_b = B_PAPER * b["per_resample"] + N_PAPER * b["per_jackknife"]
+    v = x.shape[1]
+    f_ours = flops_per_evaluation(N_PAPER, v, ours["groups"])
+    n_eval = B_PAPER + ours["jackknife_groups"] + 1
+    n_eval_full = B_PAPER + ours["full_jackknife_groups"] + 1
+    gib = 1024**3
+
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\n### Bootstrap of the full VAT suite (issue 3), {date}\n")
+    print(f"Command: `.venv/bin/python benchmarks/bench_bootstrap.py"
+          f"{' --quick' if args.quick else ''} --devices {args.devices}`  ")  # fmt: skip
+    print(f"Machine: {machine()}; vatjax sharded over {ours['devices']} host device(s).  ")
+    print(f"Load average at the start: {os.getloadavg()[0]:.1f} (the machine is shared).\n")
+    print(f"One cell, {N_PAPER:,} samples x {v} values (simulated Likert shifts, "
+          f"{ours['groups']} tie groups after padding), {B_PAPER:,} resamples, BCa, every "
+          f"metric.\n")  # fmt: skip
+    print("| implementation | jackknife for BCa | time (s) | vs (a) | how timed |")
+    print("|---|---|---:|---:|---|")
+    print(f"| vatjax.bootstrap, warm | {ours['jackknife_groups']:,} groups | "
+          f"{ours['warm_s']:.2f} | {t_a / ours['warm_s']:.0f}x | measured |")  # fmt: skip
+    print(f"| vatjax.bootstrap, cold (incl. compile) | {ours['jackknife_groups']:,} groups | "
+          f"{ours['cold_s']:.2f} | {t_a / ours['cold_s']:.0f}x | measured |")  # fmt: skip
+    print(f"| vatjax.bootstrap, warm | leave-one-out ({ours['full_jackknife_groups']:,}) | "
+          f"{ours['warm_full_jackknife_s']:.2f} | {t_a / ours['warm_full_jackknife_s']:.0f}x "
+          f"| measured |")  # fmt: skip
+    print(f"| (a) scipy.stats.bootstrap + spearmanr | leave-one-out ({N_PAPER:,}) | "
+          f"{t_a:.0f} | 1x | {a['b_measured']} resamples + 50 jackknife evaluations timed, "
+          f"x {evals:,} evaluations |")  # fmt: skip
+    print(f"| (b) numpy, gathered rows (batches of 32) | leave-one-out ({N_PAPER:,}) | "
+          f"{t_b:.0f} | {t_a / t_b:.1f}x | {b['b_measured']} resamples + 32 jackknife "
+          f"evaluations timed, extrapolated |")  # fmt: skip
+    print()
+    print(f"Peak memory (RSS of the whole vatjax process: Python, JAX, data, bootstrap): "
+          f"{ours['peak_rss'] / gib:.2f} GiB after the 10,000-resample runs "
+          f"({ours['rss_before'] / gib:.2f} GiB before them); "
+          f"{ours['peak_rss_all'] / gib:.2f} GiB after the leave-one-out run.  ")  # fmt: skip
+    achieved = f_ours * n_eval / ours["warm_s"]
+    achieved_full = f_ours * n_eval_full / ours["warm_full_jackknife_s"]
+    print(f"Arithmetic: {f_ours / 1e6:.1f} MFLOP per weight vector (rank GEMM 2NK in "
+          f"bfloat16, covariance 2NV^2 and gain 2N(2V+2) in float32), {n_eval:,} weight "
+          f"vectors: {achieved / 1e9:.1f} GFLOP/s achieved "
+          f"({achieved_full / 1e9:.1f} with the leave-one-out jackknife), against a measured "
+          f"matrix-multiply peak of {peak['f32'] / 1e9:.0f} GFLOP/s (float32) and "
+          f"{peak['bf16'] / 1e9:.0f} GFLOP/s (bfloat16) on this machine "
+          f"({achieved / peak['f32']:.0%} of the float32 peak). The rest of the time is "
+          f"the PRNG, the rank gathers and the per-resample metric reductions, which are "
+          f"not FLOPs.  ")  # fmt: skip
+    print(f"Estimates: nVAT {ours['nvat'][0]:.3f} [{ours['nvat'][1]:.3f}, "
+          f"{ours['nvat'][2]:.3f}] se {ours['nvat'][3]:.4f}; gain {ours['gain'][0]:.3f} "
+          f"[{ours['gain'][1]:.3f}, {ours['gain'][2]:.3f}] se {ours['gain'][3]:.4f}.\n")  # fmt: skip
+
+    print("Scaling (warm, BCa, every metric; jackknife: leave-one-out up to 2,000 samples, "
+          "1,000 groups above):\n")  # fmt: skip
+    print("| samples | resamples | tie groups | time (s) | us per resample | peak RSS (GiB) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    ns = [1000, 3000, 10_000, 30_000, 100_000] if not args.quick else [1000, 10_000]
+    bs = [1000, 10_000, 100_000] if not args.quick else [1000, 10_000]
+    grid = [(n, 1000) for n in ns] + [(N_PAPER, bb) for bb in bs]
+    for n, bb in grid:
+        res = run_worker(data, args.devices, "scale", n=n, b=bb)
+        evals_n = bb + res["jackknife_groups"] + 1
+        print(f"| {n:,} | {bb:,} | {res['groups']} | {res['warm_s']:.2f} | "
+              f"{1e6 * res['warm_s'] / evals_n:.0f} | {res['peak_rss'] / gib:.2f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
