@@ -8,3 +8,34 @@ import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_NUMPY_DTYPE_PROMOTION", "strict")
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`vatjax demo` at a reduced size (one fit shared by the CLI and report tests)."""
+    from typer.testing import CliRunner
+
+    from vatjax.cli import app
+
+    out = tmp_path_factory.mktemp("demo")
+    args = [
+        "demo",
+        "--out-dir",
+        str(out),
+        "--models",
+        "2",
+        "--scenarios",
+        "16",
+        "--resamples",
+        "200",
+        "--permutations",
+        "50",
+        "--fit-draws",
+        "60",
+        "--fit-warmup",
+        "60",
+    ]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    return out, result

@@ -79,8 +79,11 @@ def test_help_everywhere():
 
 
 @pytest.mark.slow
-def test_demo_runs_the_pipeline(tmp_path):
-    result = invoke("demo", "--out-dir", tmp_path)
+def test_demo_runs_the_pipeline(demo_run):
+    out, result = demo_run
     assert result.exit_code == 0, result.output
-    assert "prompt-2shot:Security" in result.output
-    assert len(pd.read_csv(tmp_path / "vat.csv")) == 4 * 12
+    assert "prompt-2shot:Security" in result.output and "nvat_floor" in result.output
+    assert f"report: {(out / 'report.html').resolve()}" in result.output.replace("\n", "")
+    assert len(pd.read_csv(out / "vat.csv")) == 2 * 12
+    for name in ("bootstrap.nc", "noise_floor.nc", "posterior.nc", "provenance.json"):
+        assert (out / name).stat().st_size > 0

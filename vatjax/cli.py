@@ -135,9 +135,14 @@ def vat_command(
     boot = null = None
     if n_boot:
         boot = bootstrap(
-            delta, n_resamples=n_boot, scheme=scheme, interval=interval, level=confidence,
-            eps=eps, **common,
-        )  # fmt: skip
+            delta,
+            n_resamples=n_boot,
+            scheme=scheme,
+            interval=interval,
+            level=confidence,
+            eps=eps,
+            **common,
+        )
     if n_null:
         null = noise_floor(delta, n_permutations=n_null, **common)
     if boot is not None or null is not None:
@@ -162,22 +167,59 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for every output.")] = Path(
         "vatjax-demo"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed of the simulated study.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the whole pipeline.")] = 0,
+    scenarios: Annotated[int, typer.Option(help="Scenarios of the simulated study.")] = 80,
+    models: Annotated[int, typer.Option(help="Models of the simulated study.")] = 4,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples (BCa).")] = 2000,
+    permutations: Annotated[int, typer.Option(help="Permutations of the noise floor.")] = 1000,
+    fit: Annotated[bool, typer.Option(help="Run the demo-sized Bayesian fit.")] = True,
+    fit_draws: Annotated[int, typer.Option(help="Draws per chain of the fit.")] = 500,
+    fit_warmup: Annotated[int, typer.Option(help="Warmup per chain of the fit.")] = 500,
 ) -> None:
-    """Simulate the default study and run the whole pipeline on it."""
-    with console.status("simulating the default study (4 models, 13 conditions, 80 scenarios)"):
-        study = simulate_study(seed=seed)
-        table_path = write_table(study.table, out_dir / "judgments.parquet")
-        save(study.truth, out_dir / "truth.nc")
-    with console.status("validating judgments and computing the VAT metrics"):
-        judgments = load_judgments(table_path)
-        save(judgments, out_dir / "judgments.nc")
-        result = vat(shifts(judgments))
-        table = metrics_table(result)
+    """Run the whole pipeline on the embedded default study and write a report.
+
+    Simulate, VAT metrics, bootstrap intervals, noise floor, a demo-sized Bayesian fit and
+    the HTML report, all in OUT_DIR.
+    """
+    from vatjax.pipeline import run_demo
+
+    paths, table = run_demo(
+        out_dir,
+        seed=seed,
+        n_models=models,
+        n_scenarios=scenarios,
+        n_resamples=resamples,
+        n_permutations=permutations,
+        fit=fit,
+        fit_draws=fit_draws,
+        fit_warmup=fit_warmup,
+        status=lambda msg: console.status(msg),
+    )
     _print_table(table, "Value Alignment Tax of the simulated default study")
-    save(result, out_dir / "vat.nc")
-    write_table(table, out_dir / "vat.csv")
-    console.print(f"results written to {out_dir}/ (judgments.parquet, truth.nc, vat.nc, vat.csv)")
+    console.print(f"results in {out_dir}/: " + ", ".join(p.name for p in paths.values()))
+    console.print(f"report: {paths['report'].resolve()}")
+
+
+@app.command()
+@friendly_errors
+def report(
+    results: Annotated[
+        Path, typer.Argument(help="Folder with vat.nc (and bootstrap.nc, noise_floor.nc, ...).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The report (.html).")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write an HTML report (figures embedded) and its Markdown twin from saved results.
+
+    RESULTS is a folder as `vatjax demo` writes it: vat.nc (required), bootstrap.nc,
+    noise_floor.nc, posterior.nc and provenance.json (each optional).
+    """
+    from vatjax.report import write_report
+
+    with console.status("writing the report"):
+        path = write_report(results, out)
+    console.print(f"report: {path.resolve()} (and {path.with_suffix('.md').name})")
 
 
 from vatjax.collect.command import collect_command  # noqa: E402 - registered last

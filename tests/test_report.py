@@ -1,0 +1,92 @@
+"""The report of the demo: the HTML parses, every image decodes, every section is there."""
+
+import base64
+import io
+import json
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from vatjax.pipeline import file_sha256
+from vatjax.report import SECTIONS, write_report
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sections: dict[str, dict] = {}
+        self.current = None
+        self.in_h2 = False
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+        attrs = dict(attrs)
+        if tag == "h2":
+            self.in_h2 = True
+        elif tag == "img" and self.current is not None:
+            self.sections[self.current]["images"].append(attrs["src"])
+        elif tag == "table" and self.current is not None:
+            self.sections[self.current]["tables"] += 1
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}>"
+        self.stack.pop()
+        self.in_h2 = False
+
+    def handle_data(self, data):
+        if self.in_h2:
+            self.current = data
+            self.sections[data] = {"images": [], "tables": 0}
+
+
+FIGURES = {
+    "Gain-nVAT frontier",
+    "Coupling heatmaps",
+    "VAT on the circumplex",
+    "Posterior shifts",
+    "Diagnostics",
+}
+TABLES = {"VAT table", "Posterior shifts", "Diagnostics", "Provenance"}
+
+
+@pytest.mark.slow
+def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
+    out, result = demo_run
+    assert result.exit_code == 0, result.output
+    page = _Page()
+    page.feed((out / "report.html").read_text(encoding="utf-8"))
+    page.close()
+    assert list(page.sections) == list(SECTIONS)
+    for name in FIGURES:
+        assert page.sections[name]["images"], name
+    for name in TABLES:
+        assert page.sections[name]["tables"] >= 1, name
+    for section in page.sections.values():
+        for src in section["images"]:
+            assert src.startswith("data:image/png;base64,")  # embedded: opens offline
+            img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+            img.load()
+            assert img.size[0] > 200 and img.size[1] > 100
+    md = (out / "report.md").read_text()
+    assert all(f"## {name}" in md for name in SECTIONS)
+    html_text = (out / "report.html").read_text()
+    assert "FDR" in html_text and "nvat_floor" in html_text and "R-hat" in html_text
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["input_sha256"] == file_sha256(out / "judgments.parquet")
+    assert prov["input_sha256"] in html_text and "include_diagonal" in html_text
+
+
+def test_report_without_optional_results_says_what_is_missing(tmp_path):
+    import vatjax
+
+    study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=10)
+    vatjax.save(vatjax.vat(vatjax.shifts(vatjax.load_judgments(study.table))), tmp_path / "vat.nc")
+    path = write_report(tmp_path, tmp_path / "r.html")
+    text = path.read_text()
+    assert "No bootstrap results" in text and "No posterior" in text
+    with pytest.raises(vatjax.VatInputError, match=r"no vat\.nc"):
+        write_report(tmp_path / "empty", tmp_path / "x.html")
+    with pytest.raises(vatjax.VatInputError, match=r"ending in \.html"):
+        write_report(tmp_path, tmp_path / "x.pdf")
