@@ -524,7 +524,10 @@ def bootstrap(
             full-sample scale, and ``replicate_sd`` keeps the raw spread, the paper's
             std(nVAT)) or ``bayesian`` (Dirichlet(1) weights).
         interval: ``bca`` (bias-corrected and accelerated, jackknife acceleration) or
-            ``percentile``.
+            ``percentile``. BCa corrects the bias of nVAT and VAT (squared correlations
+            are biased upward); where that bias is large against the spread (coupling at
+            the noise floor) BCa can exclude the estimate and get narrow: read such an
+            interval with :func:`noise_floor`.
         level: confidence level in (0, 1).
         seed: seed of the JAX PRNG key; resample b uses ``fold_in(key, b)``.
         keep_replicates: also return every replicate along a ``resample`` dim.
