@@ -526,8 +526,9 @@ def bootstrap(
         interval: ``bca`` (bias-corrected and accelerated, jackknife acceleration) or
             ``percentile``. BCa corrects the bias of nVAT and VAT (squared correlations
             are biased upward); where that bias is large against the spread (coupling at
-            the noise floor) BCa can exclude the estimate and get narrow: read such an
-            interval with :func:`noise_floor`.
+            the noise floor) BCa can exclude the estimate and get narrow, and where the
+            estimate lies outside every replicate its bias correction is infinite and the
+            interval NaN: read such intervals with :func:`noise_floor`, or use percentile.
         level: confidence level in (0, 1).
         seed: seed of the JAX PRNG key; resample b uses ``fold_in(key, b)``.
         keep_replicates: also return every replicate along a ``resample`` dim.
@@ -790,13 +791,13 @@ def noise_floor(
     q_coupling[:, iu[0], iu[1]] = q_pairs
     q_coupling[:, iu[1], iu[0]] = q_pairs
     significant = q_coupling <= q
-    with np.errstate(invalid="ignore"):
-        floor = {
-            k: np.nanquantile(np.abs(v) if k == "coupling" else v, floor_level, axis=0)
-            if np.isfinite(v).any()
-            else np.full(v.shape[1:], np.nan)
-            for k, v in null.items()
-        }
+    floor = {}
+    for k, v in null.items():
+        v = (np.abs(v) if k == "coupling" else v).astype(np.float64)
+        flat = np.sort(v.reshape(len(v), -1), axis=0)
+        count = (~np.isnan(flat)).sum(0)
+        level_q = np.full(count.shape, floor_level)
+        floor[k] = _quantile(flat, count, level_q).reshape(v.shape[1:])
     floor["coupling"] = np.where(eye, np.nan, floor["coupling"])
 
     zero = np.zeros((n_cells, _n_stats(n_values)))
