@@ -15,19 +15,22 @@ from vatjax.data import load_judgments, scores, shifts
 from vatjax.errors import VatInputError
 from vatjax.io import load, save
 from vatjax.metrics import metrics_table, vat
-from vatjax.resample import bootstrap, noise_floor
+from vatjax.resample import bootstrap, noise_floor, uncertainty_table
 from vatjax.simulate import SimulatedStudy, simulate_study
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __version__ = _version("vatjax")
 
 
-def __getattr__(name: str):
-    """``vatjax.fit`` loads the Bayesian layer (NumPyro, ArviZ) on first use."""
-    if name == "fit":
-        from vatjax.bayes import fit
+_LAZY = {"fit": "vatjax.bayes", "write_report": "vatjax.report"}
 
-        return fit
+
+def __getattr__(name: str):
+    """``fit`` (NumPyro, ArviZ) and ``write_report`` (matplotlib) load on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'vatjax' has no attribute {name!r}")
 
 
@@ -51,5 +54,7 @@ __all__ = [
     "shifts",
     "simulate_study",
     "store_to_table",
+    "uncertainty_table",
     "vat",
+    "write_report",
 ]
