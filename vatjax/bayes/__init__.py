@@ -14,6 +14,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "fit": "vatjax.bayes._fit",
+    "demo_subset": "vatjax.bayes._fit",
     "ConvergenceWarning": "vatjax.bayes.diagnostics",
     "check": "vatjax.bayes.diagnostics",
     "compare": "vatjax.bayes.diagnostics",

@@ -57,6 +57,8 @@ def fit_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Fit a Bayesian model of the ratings; print diagnostics and the posterior VAT table."""
+    from rich.markup import escape
+
     from vatjax.bayes import fit, summary
     from vatjax.bayes.diagnostics import ConvergenceWarning, diagnostics_table
     from vatjax.cli import _parse_scale, _print_table, console, err_console
@@ -100,6 +102,7 @@ def fit_command(
             soft_wrap=True,
         )
     table = summary(tree).reset_index(names="quantity")
+    table["quantity"] = table["quantity"].map(escape)  # "nvat[m, i]" is not rich markup
     _print_table(table, "Posterior VAT (90% equal-tailed intervals)")
     if out is not None:
         save(tree, out)

@@ -29,7 +29,7 @@ from vatjax.bayes.diagnostics import check
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
 from vatjax.errors import VatInputError
 
-__all__ = ["fit"]
+__all__ = ["demo_subset", "fit"]
 
 
 def use_host_devices(n: int) -> bool:
@@ -71,6 +71,12 @@ class _Draws(NumPyroInferenceAdapter):
         return self._stats
 
 
+def _numpyro_promotion():
+    """numpyro 0.22's samplers mix int and float arrays (e.g. NUTS divides a float sum by an
+    int count), which strict dtype promotion rejects; run them under standard promotion."""
+    return jax.numpy_dtype_promotion("standard")
+
+
 def _settings(preset: Preset, **given) -> dict:
     s = {**preset.sampler, **{k: v for k, v in given.items() if v is not None}}
     problems = []
@@ -103,14 +109,27 @@ def _run_nuts(model, d, s, preset, key, progress):
     )
     fields = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
               "adapt_state.step_size")  # fmt: skip
-    mcmc.run(key, d, extra_fields=fields)
+    with _numpyro_promotion():
+        mcmc.run(key, d, extra_fields=fields)
     samples = mcmc.get_samples(group_by_chain=True)
     stats = MCMCAdapter(mcmc).get_sample_stats()
     return samples, stats, s["max_tree_depth"]
 
 
+class _FlatPlates(numpyro.primitives.Messenger):
+    """Hide the plates of latent sites from autoguides. The models put each plate at the
+    dim its site needs (``model`` is dim -2 in one site, -4 in another), which NUTS allows
+    but autoguides reject; the guides flatten every latent anyway, and the shapes the
+    plates gave the sites stay."""
+
+    def process_message(self, msg):
+        if msg["type"] == "sample" and not msg.get("is_observed"):
+            msg["cond_indep_stack"] = []
+
+
 def _run_svi(model, d, s, preset, key, progress):
     cfg = preset.svi
+    model = _FlatPlates(model)
     if cfg["guide"] == "lowrank":
         guide = AutoLowRankMultivariateNormal(
             model, rank=cfg["rank"], init_loc_fn=init_to_uniform(radius=1.0)
@@ -119,16 +138,43 @@ def _run_svi(model, d, s, preset, key, progress):
         guide = AutoNormal(model, init_loc_fn=init_to_uniform(radius=1.0))
     svi = SVI(model, guide, numpyro.optim.Adam(cfg["learning_rate"]), Trace_ELBO())
     k_fit, k_draw = jax.random.split(key)
-    result = svi.run(k_fit, cfg["steps"], d, progress_bar=progress)
     draws = s["chains"] * s["draws"]
-    flat = guide.sample_posterior(k_draw, result.params, d, sample_shape=(draws,))
+    with _numpyro_promotion():
+        result = svi.run(k_fit, cfg["steps"], d, progress_bar=progress)
+        flat = guide.sample_posterior(k_draw, result.params, d, sample_shape=(draws,))
     samples = {k: v.reshape(s["chains"], s["draws"], *v.shape[1:]) for k, v in flat.items()}
     # deterministic sites are not in the guide's draws: replay the model for them
     sites = [n for n in DETERMINISTIC_SITES if n not in flat]
     replay = numpyro.infer.Predictive(model, posterior_samples=flat, return_sites=sites)
-    for name, value in replay(k_draw, d, observe=False).items():
+    with _numpyro_promotion():
+        replayed = replay(k_draw, d, observe=False)
+    for name, value in replayed.items():
         samples[name] = value.reshape(s["chains"], s["draws"], *value.shape[1:])
     return samples, {}, None, np.asarray(result.losses)
+
+
+def demo_subset(judgments: xr.Dataset) -> dict[str, list[str]]:
+    """The selection of the default demo fit: the first model and, for each target and
+    direction, its last intervention (in the default study, the 8-shot prompts).
+
+    ``vatjax.fit(judgments, **demo_subset(judgments))`` with the preset's sampler settings
+    is the demo-sized fit (1 model x 4 interventions x 80 scenarios of the default study).
+
+    Example:
+        >>> import vatjax
+        >>> j = vatjax.load_judgments(vatjax.simulate_study(seed=0, n_scenarios=3).table)
+        >>> demo_subset(j)["interventions"]
+        ['prompt-8shot:Security', 'prompt-8shot:Power', 'prompt-8shot:Hedonism', 'prompt-8shot:Stimulation']
+    """
+    baseline = judgments.attrs.get("baseline", "pre")
+    last: dict[tuple[str, int], str] = {}
+    for cond, target, direction in zip(
+        judgments["condition"].values, judgments["target"].values, judgments["direction"].values,
+        strict=True,
+    ):
+        if cond != baseline:
+            last[(str(target), int(direction))] = str(cond)
+    return {"models": [str(judgments["model"].values[0])], "interventions": list(last.values())}
 
 
 def _log_likelihood(loglik: np.ndarray, data, preset: Preset, vat: xr.Dataset) -> xr.Dataset:
@@ -228,23 +274,29 @@ def fit(
         samples, stats, depth = _run_nuts(numpyro_model, d, s, preset, key_fit, progress)
     else:
         samples, stats, depth, losses = _run_svi(numpyro_model, d, s, preset, key_fit, progress)
+    samples = jax.block_until_ready(samples)
     sampling_time = time.perf_counter() - start
     vat, loglik = draw_quantities(
         samples, d, data, preset, include_diagonal=include_diagonal, eps=eps
     )
+    vat_time = time.perf_counter() - start - sampling_time
     kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
     coords = data.coords() | {"slot": np.arange(sizes["slot"])}
-    dims = infer_dims(numpyro_model, (d,))
+    with _numpyro_promotion():
+        dims = infer_dims(numpyro_model, (d,))
     dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
     tree = from_numpyro(
         _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
     )
+    if not stats and "sample_stats" in tree.children:  # SVI: no sampler statistics
+        del tree["sample_stats"]
     tree["log_likelihood"] = _log_likelihood(loglik, data, preset, vat)
     tree["observed_data"] = observed(data)
     if predictive_draws:
         tree["posterior_predictive"] = predictive(
             key_pred, samples, d, data, preset, predictive_draws
         )
+    export_time = time.perf_counter() - start - sampling_time - vat_time
     tree["vat"] = vat.assign_attrs(
         include_diagonal=int(include_diagonal),
         eps=float(eps),
@@ -267,6 +319,8 @@ def fit(
         "warmup": s["warmup"] if s["method"] == "nuts" else 0,
         "seed": seed,
         "sampling_time_s": round(sampling_time, 3),
+        "posterior_vat_time_s": round(vat_time, 3),
+        "export_time_s": round(export_time, 3),
         "baseline": data.baseline,
         "scale_min": data.scale[0],
         "scale_max": data.scale[1],

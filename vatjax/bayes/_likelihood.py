@@ -32,6 +32,22 @@ def _padded(cutpoints: Float[Array, "... k"]) -> tuple[Array, Array]:
     return jnp.concatenate([cutpoints, big], -1), jnp.concatenate([-big, cutpoints], -1)
 
 
+def ordinal_bounds(cutpoints: Float[Array, "... k"], value: Int[Array, ...]) -> tuple:
+    """The cutpoints around each observed category and the log-width term:
+    (c_k, c_{k-1}, log1p(-exp(c_{k-1} - c_k))), +-1e4 standing in for +-inf."""
+    upper, lower = _padded(cutpoints)
+    gap = jnp.log1p(-jnp.exp(lower - upper))
+    value = jnp.asarray(value)
+    ndim = max(value.ndim, upper.ndim - 1)
+    idx = jnp.clip(value, 0, upper.shape[-1] - 1).reshape((1,) * (ndim - value.ndim) + value.shape)
+
+    def pick(a):
+        a = a.reshape((1,) * (ndim + 1 - a.ndim) + a.shape)
+        return jnp.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+
+    return pick(upper), pick(lower), pick(gap)
+
+
 def ordinal_log_prob(
     eta: Float[Array, ...], cutpoints: Float[Array, "... k"], value: Int[Array, ...]
 ) -> Float[Array, ...]:
@@ -39,11 +55,19 @@ def ordinal_log_prob(
 
     ``cutpoints`` has K-1 entries on its last axis and broadcasts against ``eta``.
     """
-    upper, lower = _padded(cutpoints)
-    gap = jnp.log1p(-jnp.exp(lower - upper))
-    idx = jnp.clip(value, 0, upper.shape[-1] - 1)[..., None]
-    pick = lambda a: jnp.take_along_axis(a, idx, axis=-1)[..., 0]  # noqa: E731
-    return jax.nn.log_sigmoid(pick(upper) - eta) + jax.nn.log_sigmoid(eta - pick(lower)) + pick(gap)
+    upper, lower, gap = ordinal_bounds(cutpoints, value)
+    return jax.nn.log_sigmoid(upper - eta) + jax.nn.log_sigmoid(eta - lower) + gap
+
+
+def ordinal_log_prob_derivatives(eta, bounds) -> tuple[Array, Array, Array]:
+    """log P(r | eta) and its first and second derivatives in eta (from two sigmoids):
+    d/deta = s_u - s_l, d2/deta2 = -s_u (1 - s_u) - s_l (1 - s_l), with
+    s_u = logistic(c_k - eta), s_l = logistic(eta - c_{k-1}). Concave in eta."""
+    upper, lower, gap = bounds
+    a, b = upper - eta, eta - lower
+    s_u, s_l = jax.nn.sigmoid(a), jax.nn.sigmoid(b)
+    log_p = jax.nn.log_sigmoid(a) + jax.nn.log_sigmoid(b) + gap
+    return log_p, s_u - s_l, -(s_u * (1 - s_u) + s_l * (1 - s_l))
 
 
 def ordinal_expected_phi(
@@ -86,3 +110,24 @@ class OrderedLogit(dist.Distribution):
 
     def log_prob(self, value):
         return ordinal_log_prob(self.eta, self.cutpoints, value)
+
+
+class LKJCholesky(dist.LKJCholesky):
+    """numpyro's LKJCholesky, usable under strict dtype promotion.
+
+    numpyro 0.22 mixes Python floats with int32 ranges inside it (``0.5 * jnp.arange(d)``),
+    which strict promotion (the test suite's setting) rejects; each method runs under
+    standard promotion, nothing else changes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        with jax.numpy_dtype_promotion("standard"):
+            super().__init__(*args, **kwargs)
+
+    def sample(self, key, sample_shape=()):
+        with jax.numpy_dtype_promotion("standard"):
+            return super().sample(key, sample_shape)
+
+    def log_prob(self, value):
+        with jax.numpy_dtype_promotion("standard"):
+            return super().log_prob(value)

@@ -20,7 +20,13 @@ import numpyro.distributions as dist
 from jax import random
 
 from vatjax.bayes._data import BayesData
-from vatjax.bayes._likelihood import OrderedLogit, ordinal_expected_phi, ordinal_log_prob
+from vatjax.bayes._likelihood import (
+    LKJCholesky,
+    OrderedLogit,
+    ordinal_bounds,
+    ordinal_expected_phi,
+    ordinal_log_prob_derivatives,
+)
 from vatjax.bayes.presets import Preset
 
 # latent sites with one entry per scenario: big, left out of the posterior unless asked
@@ -136,9 +142,11 @@ def _cut(derived: dict) -> jnp.ndarray:
     return derived["cutpoints"][:, None, None, None, :]
 
 
-# Gauss-Hermite rule for E[f(x)], x ~ N(0, 1)
-_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
+# Gauss-Hermite rule for E[f(x)], x ~ N(0, 1): log weights and nodes
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(5)
 _GH_LOG_WEIGHTS = np.log(_GH_WEIGHTS / np.sqrt(2 * np.pi))
+_NEWTON_STEPS = 5
+_NEWTON_MAX_STEP = 2.0
 
 
 def loo_log_lik(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
@@ -149,34 +157,48 @@ def loo_log_lik(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
     shift Delta[v] is integrated over its conditional law given Delta[-v] (Omega, tau):
     N(Delta[v] - (P r)[v] / P[v, v], 1 / P[v, v]) with P the precision of the shifts and
     r = Delta - mean, so leaving the cell out does not leave a latent parameter with no
-    data (which would make PSIS fail). Analytic for the normal likelihood; 16-point
-    Gauss-Hermite for the ordinal one.
+    data (which would make PSIS fail). Analytic for the normal likelihood; for the ordinal
+    one, adaptive Gauss-Hermite: Newton steps find the mode and curvature of the (concave)
+    log integrand, and 5 nodes placed there integrate it (error < 1e-4 nats).
     """
     chol_inv = jnp.linalg.inv(derived["chol"])  # (lead, intervention, value, value)
     omega_inv_diag = jnp.sum(chol_inv**2, axis=-2)[..., None, :]  # (lead, I, 1, V)
     whitened = jnp.einsum("...wv,...sw->...sv", chol_inv, derived["shift_z"])  # L^-T z
     sd = derived["shift_sd"]
     cond_mean = derived["shift"] - whitened * sd / omega_inv_diag
-    cond_sd = sd / jnp.sqrt(omega_inv_diag)
-    base = derived["state"][:, None] + cond_mean  # (model, intervention, scenario, value)
+    cond_var = sd**2 / omega_inv_diag
+    state = derived["state"][:, None]  # (model, 1, scenario, value)
     if preset.likelihood == "normal":
-        obs_sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(
-            jnp.maximum(d["count"][:, 1:], 1.0)
-        )
-        total_sd = jnp.sqrt(cond_sd**2 + obs_sd**2)
-        ll = dist.Normal(base, total_sd).log_prob(d["score"][:, 1:])
+        obs_var = derived["rating_sd"][:, None, None, :] ** 2 / jnp.maximum(d["count"][:, 1:], 1.0)
+        ll = dist.Normal(state + cond_mean, jnp.sqrt(cond_var + obs_var)).log_prob(d["score"][:, 1:])
         return jnp.where(d["mask"][:, 1:], ll, 0.0)
-    cut = _cut(derived)
-    mask = d["mask"][:, 1:]
 
-    def node(x):
-        eta = linear_predictor(derived, d, base + cond_sd * x)
-        ll = ordinal_log_prob(eta, cut, d["rating"][:, 1:])
-        return jnp.where(mask, ll, 0.0) @ d["slot_to_value"]
+    bounds = ordinal_bounds(_cut(derived), d["rating"][:, 1:])
+    mask = d["mask"][:, 1:].astype(state.dtype)
+    beta = derived["item_effect"][d["slot_micro"]]
 
-    per_node = jax.lax.map(node, jnp.asarray(_GH_NODES, base.dtype))
-    log_w = jnp.asarray(_GH_LOG_WEIGHTS, base.dtype).reshape(-1, 1, 1, 1, 1)
-    return jax.nn.logsumexp(per_node + log_w, axis=0)
+    def log_integrand(shift):
+        """Cell log-likelihood + log prior of the shift, with derivatives in the shift."""
+        eta = (state + shift) @ d["design"] + beta
+        log_p, grad, hess = ordinal_log_prob_derivatives(eta, bounds)
+        resid = shift - cond_mean
+        value = (mask * log_p) @ d["slot_to_value"] - 0.5 * resid**2 / cond_var
+        return (
+            value - 0.5 * jnp.log(2 * jnp.pi * cond_var),
+            (mask * grad) @ d["design"].T - resid / cond_var,
+            (mask * hess) @ d["slot_to_value"] - 1.0 / cond_var,
+        )
+
+    def newton(shift, _):  # steps capped at 2 logits: far out the logistic tails are flat
+        _, grad, hess = log_integrand(shift)
+        return shift - jnp.clip(grad / hess, -_NEWTON_MAX_STEP, _NEWTON_MAX_STEP), None
+
+    mode, _ = jax.lax.scan(newton, cond_mean, None, length=_NEWTON_STEPS)
+    scale = 1.0 / jnp.sqrt(-log_integrand(mode)[2])
+    nodes = jnp.asarray(_GH_NODES, state.dtype)
+    per_node = jax.lax.map(lambda x: log_integrand(mode + scale * x)[0] + 0.5 * x**2, nodes)
+    log_w = jnp.asarray(_GH_LOG_WEIGHTS, state.dtype).reshape(-1, 1, 1, 1, 1)
+    return jax.nn.logsumexp(per_node + log_w, axis=0) + jnp.log(scale) + 0.5 * jnp.log(2 * jnp.pi)
 
 
 def expected_score(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
@@ -242,10 +264,17 @@ def build_model(preset: Preset, sizes: dict[str, int], *, pooled: bool | None = 
         with p(*cov, "value"):
             sample("shift_sd", dist.HalfNormal(pr["shift_sd"]))
         if preset.coupling == "lkj" and v > 1:
+            concentration = pr["lkj_concentration"]
+            if pr.get("lkj_concentration_log_sd", 0.0) > 0:
+                log_conc = sample(
+                    "coupling_log_concentration",
+                    dist.Normal(np.log(concentration), pr["lkj_concentration_log_sd"]),
+                )
+                concentration = jnp.exp(log_conc)
             with p(*cov):
                 sample(
                     "coupling_chol",
-                    dist.LKJCholesky(v, pr["lkj_concentration"]),
+                    LKJCholesky(v, concentration),
                     infer={"event_dims": ["value", "value2"]},
                 )
         with p("model", "intervention", "scenario", "value"):

@@ -44,7 +44,10 @@ _PRIORS_FOR = {
     ("coupling", "lkj"): ("lkj_concentration",),
     ("shift_mean_pooling", "hierarchical"): ("shift_mean_pool_sd",),
 }
-_ALL_PRIORS = set(_SHARED_PRIORS).union(*_PRIORS_FOR.values())
+# optional priors: given and > 0, the LKJ concentration is learned (log-normal around
+# lkj_concentration), pooling the strength of the coupling across interventions
+_OPTIONAL_PRIORS = {("coupling", "lkj"): ("lkj_concentration_log_sd",)}
+_ALL_PRIORS = set(_SHARED_PRIORS).union(*_PRIORS_FOR.values(), *_OPTIONAL_PRIORS.values())
 _SAMPLER = {
     "method": str,
     "chains": int,
@@ -160,7 +163,9 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
     for (key, choice), names in _PRIORS_FOR.items():
         if spec.get(key) == choice:
             needed += names
-    for k in needed:
+    optional = [k for (key, choice), names in _OPTIONAL_PRIORS.items() if spec.get(key) == choice
+                for k in names]  # fmt: skip
+    for k in [*needed, *(k for k in optional if k in priors)]:
         v = priors.get(k)
         if not isinstance(v, int | float) or isinstance(v, bool):
             problems.append(f"prior {k!r} is missing or not a number")
@@ -168,6 +173,8 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
             problems.append(f"prior {k!r} = {v} must be > 0")
     sampler = _typed(spec.get("sampler", {}), _SAMPLER, "sampler", problems)
     svi = _typed(spec.get("svi", {}), _SVI, "svi", problems)
+    if isinstance(sampler.get("target_accept"), float) and not sampler["target_accept"] < 1:
+        problems.append(f"sampler.target_accept = {sampler['target_accept']} must be < 1")
     if sampler.get("method") not in ("nuts", "svi"):
         problems.append(f"sampler.method = {sampler.get('method')!r}: choose 'nuts' or 'svi'")
     if svi.get("guide") not in ("lowrank", "normal"):
@@ -178,7 +185,8 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
         name=str(spec.get("name", Path(source).stem)),
         description=str(spec.get("description", "")),
         **{k: spec[k] for k in _CHOICES},
-        priors={k: float(priors[k]) for k in needed},
+        priors={k: float(priors[k]) for k in needed}
+        | {k: float(priors[k]) for k in optional if k in priors},
         sampler=sampler,
         svi=svi,
         source=source,
