@@ -34,7 +34,7 @@ from vatjax.io import atomic_path, save, write_table
 from vatjax.metrics import metrics_table, vat
 from vatjax.report import write_report
 from vatjax.resample import bootstrap, noise_floor, uncertainty_table
-from vatjax.simulate import DEFAULT_STRATEGIES, simulate_study
+from vatjax.simulate import simulate_study
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -77,8 +77,9 @@ def run_demo(
         seed: the one seed (simulation, resamples, permutations and the fit derive from it).
         n_models, n_scenarios: size of the simulated study (default: the paper-like study).
         n_resamples, n_permutations: bootstrap resamples (BCa) and null permutations.
-        fit: run the Bayesian fit (``ordinal-lkj``, the first model and the strongest
-            strategy's interventions, NUTS with ``fit_chains`` x ``fit_draws`` draws).
+        fit: run the Bayesian fit (``ordinal-lkj`` on ``vatjax.bayes.demo_subset``: the
+            first model and each target's last intervention), NUTS with ``fit_chains`` x
+            ``fit_draws`` draws after ``fit_warmup``.
         quiet: no progress output.
         status: a context-manager factory shown around each step (the CLI passes a spinner).
     """
@@ -115,20 +116,20 @@ def run_demo(
     paths["table"] = write_table(table, out / "vat.csv")
     fit_attrs = {}
     if fit:
+        from vatjax.bayes import demo_subset
         from vatjax.bayes import fit as bayes_fit
 
-        strongest = DEFAULT_STRATEGIES[-1]
-        chosen = [str(i) for i in delta["intervention"].values if i.startswith(strongest)]
-        first_model = str(delta["model"].values[0])
+        subset = demo_subset(judgments)
+        fit_attrs = {f"fit_{k}": v for k, v in subset.items()}
+        fit_attrs |= {"fit_chains": fit_chains, "fit_draws": fit_draws, "fit_warmup": fit_warmup}
         with timed(
             "fit",
-            f"Bayesian fit (ordinal-lkj, {first_model}, {len(chosen)} "
+            f"Bayesian fit (ordinal-lkj, {subset['models'][0]}, {len(subset['interventions'])} "
             f"interventions, {fit_chains} chains x {fit_draws} draws)",
         ):
             tree = bayes_fit(
                 judgments,
-                models=[first_model],
-                interventions=chosen,
+                **subset,
                 chains=fit_chains,
                 draws=fit_draws,
                 warmup=fit_warmup,
@@ -136,13 +137,6 @@ def run_demo(
                 progress=not quiet,
             )
             paths["posterior"] = save(tree, out / "posterior.nc")
-        fit_attrs = {
-            "fit_models": [first_model],
-            "fit_interventions": chosen,
-            "fit_chains": fit_chains,
-            "fit_draws": fit_draws,
-            "fit_warmup": fit_warmup,
-        }
     provenance = {
         "vatjax_version": version("vatjax"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
