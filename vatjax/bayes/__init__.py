@@ -10,6 +10,7 @@ Example:
     ['gaussian', 'ordinal-indep', 'ordinal-lkj']
 """
 
+import sys
 from importlib import import_module
 
 _EXPORTS = {
@@ -26,6 +27,21 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+def load_lazy_numpyro() -> None:
+    """Load numpyro for real if ArviZ left it in ``sys.modules`` as a lazy module.
+
+    ArviZ registers numpyro through ``importlib.util.LazyLoader``; importing
+    ``numpyro.distributions`` through that lazy parent leaves it without its
+    ``distribution`` attribute, and ``numpyro.factor`` (used by every NUTS fit) then fails.
+    """
+    module = sys.modules.get("numpyro")
+    if module is not None:
+        getattr(module, "__version__", None)
+
+
+load_lazy_numpyro()  # the user may have imported ArviZ before vatjax.bayes
 
 
 def __getattr__(name: str):

@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from vatjax.bayes import load_lazy_numpyro
 from vatjax.errors import VatInputError
+
+load_lazy_numpyro()  # arviz_stats, just imported, registers numpyro lazily
 
 __all__ = ["ConvergenceWarning", "check", "compare", "loo", "summary"]
 
