@@ -195,7 +195,24 @@ def demo(
         fit_warmup=fit_warmup,
         status=lambda msg: console.status(msg),
     )
-    _print_table(table, "Value Alignment Tax of the simulated default study")
+    compact = [
+        "model",
+        "intervention",
+        "gain",
+        "gain_lower",
+        "gain_upper",
+        "nvat",
+        "nvat_floor",
+        "nvat_p",
+        "centralization",
+        "n_samples",
+    ]
+    _print_table(table[compact], "Value Alignment Tax of the simulated default study")
+    console.print(
+        "gain_lower/upper: 95% BCa interval; nvat_floor: 95% quantile of nVAT under the "
+        "permutation null (the noise floor); nvat_p: its p-value. Every column, the nVAT and "
+        "centralization intervals included, is in vat.csv and the report."
+    )
     console.print(f"results in {out_dir}/: " + ", ".join(p.name for p in paths.values()))
     console.print(f"report: {paths['report'].resolve()}")
 
