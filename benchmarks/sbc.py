@@ -18,15 +18,15 @@ Run:
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from numpyro.infer import MCMC, NUTS, Predictive, init_to_uniform
+from numpyro.infer import Predictive
+from numpyro.infer.hmc import hmc
+from numpyro.infer.util import initialize_model
 from scipy import stats
 
 import vatjax
@@ -58,21 +58,52 @@ def setup(n_scenarios: int):
     return model, model_arrays(data, preset)
 
 
+def make_sampler(model, d, draws: int):
+    """One jitted NUTS run (2 chains, vmapped) from ratings to constrained draws: compiled
+    once, reused by every replicate (numpyro's MCMC re-initialises, and so recompiles, per
+    dataset)."""
+    info = initialize_model(jax.random.key(0), model, model_args=(d,), dynamic_args=True)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
+    template = info.param_info.z
+
+    def chain(key, args):
+        k_init, k_run = jax.random.split(key)
+        leaves, tree = jax.tree.flatten(template)
+        keys = jax.random.split(k_init, len(leaves))
+        z0 = jax.tree.unflatten(tree, [jax.random.uniform(k, x.shape, x.dtype, -1.0, 1.0)
+                                       for k, x in zip(keys, leaves, strict=True)])  # fmt: skip
+        state = init_kernel(z0, draws, target_accept_prob=0.9, model_args=args, rng_key=k_run)
+
+        def step(state, _):
+            state = sample_kernel(state, model_args=args)
+            return state, (state.z, state.diverging)
+
+        state, _ = jax.lax.scan(step, state, None, length=draws)  # warmup
+        _, (zs, diverging) = jax.lax.scan(step, state, None, length=draws)
+        constrained = jax.vmap(info.postprocess_fn(*args))(zs)
+        return constrained, diverging
+
+    @jax.jit
+    def run(key, rating):
+        args = ({**d, "rating": rating},)
+        return jax.vmap(chain, in_axes=(0, None))(jax.random.split(key, 2), args)
+
+    return run
+
+
 def run(replicates: int, n_scenarios: int, draws: int, thin: int, seed: int) -> pd.DataFrame:
     model, d = setup(n_scenarios)
     prior = jax.jit(lambda k: Predictive(model, num_samples=1)(k, d, observe=False))
-    kernel = NUTS(model, target_accept_prob=0.9, init_strategy=init_to_uniform(radius=1.0))
-    mcmc = MCMC(kernel, num_warmup=draws, num_samples=draws, num_chains=2,
-                chain_method="parallel", progress_bar=False, jit_model_args=True)  # fmt: skip
+    with jax.numpy_dtype_promotion("standard"):
+        sampler = make_sampler(model, d, draws)
     rows = []
     for r in range(replicates):
         k_prior, k_fit = jax.random.split(jax.random.fold_in(jax.random.key(seed), r))
         truth = {k: np.asarray(v[0]) for k, v in prior(k_prior).items()}
         start = time.perf_counter()
-        mcmc.run(k_fit, {**d, "rating": truth["rating"]}, extra_fields=("diverging",))
-        post = mcmc.get_samples(group_by_chain=True)
+        post, diverging = jax.block_until_ready(sampler(k_fit, jnp.asarray(truth["rating"])))
         row = {"replicate": r, "seconds": time.perf_counter() - start,
-               "divergences": int(np.sum(mcmc.get_extra_fields()["diverging"]))}  # fmt: skip
+               "divergences": int(np.sum(diverging))}  # fmt: skip
         for name, site, idx in QUANTITIES:
             chain_draws = np.asarray(post[site])[(slice(None), slice(None), *idx)]
             thinned = chain_draws[:, ::thin].ravel()

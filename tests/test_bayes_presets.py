@@ -83,3 +83,35 @@ def test_unknown_names_and_files_are_clear(tmp_path):
     loop.write_text(f'extends = "{loop}"\n')
     with pytest.raises(VatInputError, match="extends itself"):
         load_preset(loop)
+
+
+def test_a_learned_lkj_concentration_adds_its_site(tmp_path):
+    path = tmp_path / "learned.toml"
+    path.write_text('extends = "ordinal-lkj"\n[priors]\nlkj_concentration_log_sd = 1.0\n')
+    learned = load_preset(path)
+    assert learned.name == "learned"  # a preset without a name is named after its file
+    assert learned.priors["lkj_concentration_log_sd"] == 1.0
+    assert "coupling_log_concentration" in _sample_sites(learned)
+    assert "coupling_log_concentration" not in _sample_sites(load_preset("ordinal-lkj"))
+
+
+def _sample_sites(preset):
+    """The sample sites of a preset's model, traced abstractly (nothing is computed)."""
+    import jax
+    from numpyro import handlers
+
+    import vatjax
+    from vatjax.bayes._data import prepare
+    from vatjax.bayes._model import build_model, model_arrays
+
+    study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=3, targets=[("Power", -1)],
+                                  strategies=["p"], effects=1.0, coupling=0.5)  # fmt: skip
+    data = prepare(vatjax.load_judgments(study.table))
+    model, d = build_model(preset, data.sizes), model_arrays(data, preset)
+
+    def values():
+        trace = handlers.trace(handlers.seed(model, 0)).get_trace(d)
+        return {k: site["value"] for k, site in trace.items() if site["type"] == "sample"}
+
+    with jax.numpy_dtype_promotion("standard"):  # numpyro's LKJ is not strict-safe
+        return set(jax.eval_shape(values))

@@ -44,7 +44,7 @@ def use_host_devices(n: int) -> bool:
     if not started and "xla_force_host_platform_device_count" not in os.environ.get(
         "XLA_FLAGS", ""
     ):
-        numpyro.set_host_device_count(n)
+        numpyro.set_host_device_count(max(n, os.cpu_count() or 1))
     return jax.local_device_count() >= n
 
 

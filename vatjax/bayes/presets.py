@@ -137,6 +137,7 @@ def _read(name_or_path: str | Path, seen: tuple[str, ...]) -> tuple[dict, str]:
     for table in ("priors", "sampler", "svi"):
         merged[table] = {**parent.get(table, {}), **spec.get(table, {})}
     merged.pop("extends")
+    merged["name"] = spec.get("name", Path(source).stem)  # never the base preset's name
     return merged, source
 
 
