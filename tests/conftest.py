@@ -5,6 +5,7 @@ are exercised on a plain CPU (CI has no GPU).
 """
 
 import os
+import warnings
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_NUMPY_DTYPE_PROMOTION", "strict")
@@ -14,7 +15,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """`vatjax demo` at a reduced size (one fit shared by the CLI and report tests)."""
+    """`vatjax demo` at a reduced size (one fit shared by the CLI and report tests).
+
+    Returns the output folder, the CLI result and the warning messages raised.
+    """
     from typer.testing import CliRunner
 
     from vatjax.cli import app
@@ -37,5 +41,7 @@ def demo_run(tmp_path_factory):
         "--fit-warmup",
         "60",
     ]
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
-    return out, result
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a fit this short cannot converge, and must say so
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+    return out, result, [str(w.message) for w in caught]

@@ -20,8 +20,11 @@ class _Page(HTMLParser):
         self.in_h2 = False
         self.stack: list[str] = []
 
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
     def handle_starttag(self, tag, attrs):
-        self.stack.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
         attrs = dict(attrs)
         if tag == "h2":
             self.in_h2 = True
@@ -53,11 +56,12 @@ TABLES = {"VAT table", "Posterior shifts", "Diagnostics", "Provenance"}
 
 @pytest.mark.slow
 def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
-    out, result = demo_run
+    out, result, _ = demo_run
     assert result.exit_code == 0, result.output
     page = _Page()
     page.feed((out / "report.html").read_text(encoding="utf-8"))
     page.close()
+    assert not page.stack  # every element closed
     assert list(page.sections) == list(SECTIONS)
     for name in FIGURES:
         assert page.sections[name]["images"], name
@@ -73,6 +77,7 @@ def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
     assert all(f"## {name}" in md for name in SECTIONS)
     html_text = (out / "report.html").read_text()
     assert "FDR" in html_text and "nvat_floor" in html_text and "R-hat" in html_text
+    assert "NOT met" in html_text  # the short fit's verdict is shown, not hidden
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["input_sha256"] == file_sha256(out / "judgments.parquet")
     assert prov["input_sha256"] in html_text and "include_diagonal" in html_text
