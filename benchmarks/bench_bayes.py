@@ -80,11 +80,15 @@ def pymc_model(data, preset):
         item_sd = pm.HalfNormal("item_sd", pr["item_sd"])
         item = pm.ZeroSumNormal("item_effect", sigma=item_sd, shape=sizes["micro_value"])
         eta = (
-            data.slot_sign[jj] * latent[mm, cc, ss, data.slot_value[jj]]
-            + item[data.slot_micro[jj]]
+            data.slot_sign[jj] * latent[mm, cc, ss, data.slot_value[jj]] + item[data.slot_micro[jj]]
         )
-        pm.OrderedLogistic("rating", eta=eta, cutpoints=cuts[mm], observed=data.rating[mm, cc, ss, jj],
-                           compute_p=False)
+        pm.OrderedLogistic(
+            "rating",
+            eta=eta,
+            cutpoints=cuts[mm],
+            observed=data.rating[mm, cc, ss, jj],
+            compute_p=False,
+        )
     return model
 
 
@@ -94,8 +98,12 @@ def pymc_draws_to_vatjax(idata, data) -> dict:
     out = {k: post[k].values.astype(np.float32) for k in (
         "value_state_mean", "value_state_sd", "value_state_z", "shift_mean", "shift_z",
         "cutpoint_center", "cutpoint_log_gap", "item_effect")}  # fmt: skip
-    tau = np.stack([post[f"shift_cov_{i}_stds"].values for i in range(data.sizes["intervention"])], 2)
-    corr = np.stack([post[f"shift_cov_{i}_corr"].values for i in range(data.sizes["intervention"])], 2)
+    tau = np.stack(
+        [post[f"shift_cov_{i}_stds"].values for i in range(data.sizes["intervention"])], 2
+    )
+    corr = np.stack(
+        [post[f"shift_cov_{i}_corr"].values for i in range(data.sizes["intervention"])], 2
+    )
     out["shift_sd"] = tau.astype(np.float32)
     out["coupling_chol"] = np.linalg.cholesky(corr).astype(np.float32)
     return out
@@ -144,15 +152,28 @@ def compare_samplers(args) -> None:
     t_v = tree.attrs["sampling_time_s"]
     steps_v = float(tree["sample_stats"]["n_steps"].mean())
 
-    idata, t_p, compile_p, sampler = run_pymc(data, preset, args.chains, args.draws, args.warmup, args.seed)
-    vat_p, _ = draw_quantities({k: jax.numpy.asarray(v) for k, v in pymc_draws_to_vatjax(idata, data).items()}, d, data, preset)
+    idata, t_p, compile_p, sampler = run_pymc(
+        data, preset, args.chains, args.draws, args.warmup, args.seed
+    )
+    vat_p, _ = draw_quantities(
+        {k: jax.numpy.asarray(v) for k, v in pymc_draws_to_vatjax(idata, data).items()},
+        d,
+        data,
+        preset,
+    )
     ess_p, name_p = slowest_ess(vat_p)
     div_p = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else -1
-    steps_p = float(idata.sample_stats["n_steps"].mean()) if "n_steps" in idata.sample_stats else float("nan")
+    steps_p = (
+        float(idata.sample_stats["n_steps"].mean())
+        if "n_steps" in idata.sample_stats
+        else float("nan")
+    )
 
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"jax {jax.__version__}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print("| sampler | sampling s | compile + other s | leapfrogs/iter | divergences | slowest VAT quantity | its bulk ESS | ESS/s |")
+    print(
+        "| sampler | sampling s | compile + other s | leapfrogs/iter | divergences | slowest VAT quantity | its bulk ESS | ESS/s |"
+    )
     print("|---|---:|---:|---:|---:|---|---:|---:|")
     print(f"| vatjax (NumPyro NUTS) | {t_v:.1f} | {total - t_v:.1f} | {steps_v:.0f} | "
           f"{tree['diagnostics'].attrs['divergences']} | {name_v} | {ess_v:.0f} | {ess_v / t_v:.2f} |")  # fmt: skip

@@ -52,7 +52,9 @@ def lkj(judgments):
 
 @pytest.fixture(scope="module")
 def indep(judgments):
-    return _fit(judgments, "ordinal-indep", chains=2, draws=100, warmup=100, seed=2, keep_latent=True)
+    return _fit(
+        judgments, "ordinal-indep", chains=2, draws=100, warmup=100, seed=2, keep_latent=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +204,7 @@ def test_cli_fit_prints_diagnostics_and_the_vat_table(study, tmp_path):
     table = tmp_path / "judgments.csv"
     study.table.to_csv(table, index=False)
     preset = tmp_path / "quick.toml"
-    preset.write_text('name = "quick"\nextends = "ordinal-lkj"\n[svi]\nsteps = 300\nrank = 4\n')
+    preset.write_text('name = "quick"\nextends = "gaussian"\n[svi]\nsteps = 300\nrank = 4\n')
     out = tmp_path / "posterior.nc"
     args = ["fit", str(table), "--model", str(preset), "--method", "svi", "--chains", "1",
             "--draws", "50", "--out", str(out), "--no-progress"]  # fmt: skip

@@ -169,7 +169,9 @@ def demo_subset(judgments: xr.Dataset) -> dict[str, list[str]]:
     baseline = judgments.attrs.get("baseline", "pre")
     last: dict[tuple[str, int], str] = {}
     for cond, target, direction in zip(
-        judgments["condition"].values, judgments["target"].values, judgments["direction"].values,
+        judgments["condition"].values,
+        judgments["target"].values,
+        judgments["direction"].values,
         strict=True,
     ):
         if cond != baseline:

@@ -170,7 +170,9 @@ def loo_log_lik(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
     state = derived["state"][:, None]  # (model, 1, scenario, value)
     if preset.likelihood == "normal":
         obs_var = derived["rating_sd"][:, None, None, :] ** 2 / jnp.maximum(d["count"][:, 1:], 1.0)
-        ll = dist.Normal(state + cond_mean, jnp.sqrt(cond_var + obs_var)).log_prob(d["score"][:, 1:])
+        ll = dist.Normal(state + cond_mean, jnp.sqrt(cond_var + obs_var)).log_prob(
+            d["score"][:, 1:]
+        )
         return jnp.where(d["mask"][:, 1:], ll, 0.0)
 
     bounds = ordinal_bounds(_cut(derived), d["rating"][:, 1:])
