@@ -1,6 +1,7 @@
 """The likelihood pieces against references: numpyro's OrderedLogistic, explicit sums, and
 brute-force integrals of the leave-one-cell-out log-likelihood."""
 
+import dataclasses
 import functools
 
 import jax
@@ -56,13 +57,13 @@ def test_draws_follow_the_probabilities():
 
 
 @functools.cache
-def _one_prior_draw(preset_name, seed):
+def _one_prior_draw(preset_name, seed, n_models=1, scope="intervention"):
     study = vatjax.simulate_study(
-        seed=seed, n_models=1, n_scenarios=4, targets=[("Power", -1), ("Security", 1)],
+        seed=seed, n_models=n_models, n_scenarios=4, targets=[("Power", -1), ("Security", 1)],
         strategies=["prompt"], effects=1.0, coupling=0.5,
     )  # fmt: skip
     data = prepare(vatjax.load_judgments(study.table))
-    preset = load_preset(preset_name)
+    preset = dataclasses.replace(load_preset(preset_name), coupling_scope=scope)
     model = build_model(preset, data.sizes)
     d = model_arrays(data, preset)
     prior = jax.jit(lambda k: Predictive(model, num_samples=1)(k, d, observe=False))
@@ -70,39 +71,44 @@ def _one_prior_draw(preset_name, seed):
     return data, preset, d, derive(raw, d, preset, data.sizes)
 
 
-def _conditional(derived, i, s, v):
-    """Conditional normal law of Delta[0, i, s, v] given the other values, by numpy."""
-    tau = np.asarray(derived["shift_sd"])[0, i, 0]
-    cov = np.asarray(derived["coupling"])[0, i] * np.outer(tau, tau)
-    mean = np.asarray(derived["shift_mean"])[0, i]
-    delta = np.asarray(derived["shift"])[0, i, s]
+def _conditional(derived, i, s, v, m=0):
+    """Conditional normal law of Delta[m, i, s, v] given the other values, by numpy."""
+    sd = np.asarray(derived["shift_sd"])  # leading dim 1 (shared Omega) or model
+    tau = sd[min(m, sd.shape[0] - 1), i, 0]
+    cov = np.asarray(derived["coupling"])[m, i] * np.outer(tau, tau)
+    mean = np.asarray(derived["shift_mean"])[m, i]
+    delta = np.asarray(derived["shift"])[m, i, s]
     rest = np.arange(len(tau)) != v
     w = np.linalg.solve(cov[np.ix_(rest, rest)], cov[rest, v])
     return mean[v] + w @ (delta[rest] - mean[rest]), cov[v, v] - cov[v, rest] @ w
 
 
-@pytest.mark.parametrize("cell", [(0, 1, 0), (1, 3, 5)])
-def test_ordinal_loo_cell_matches_a_brute_force_integral(cell):
-    data, preset, d, derived = _one_prior_draw("ordinal-lkj", 1)
-    i, s, v = cell
-    got = float(loo_log_lik(derived, d, preset)[0, i, s, v])
-    c_mean, c_var = _conditional(derived, i, s, v)
-    theta = float(derived["state"][0, s, v])
-    slots = np.flatnonzero((data.slot_value == v) & data.mask[0, i + 1, s])
+def _brute_force_cell(data, derived, m, i, s, v):
+    """log of the integral of the cell's likelihood over the conditional law of its shift,
+    on a fine grid."""
+    c_mean, c_var = _conditional(derived, i, s, v, m)
+    theta = float(derived["state"][m, s, v])
+    slots = np.flatnonzero((data.slot_value == v) & data.mask[m, i + 1, s])
     grid = c_mean + np.sqrt(c_var) * np.linspace(-9, 9, 6001)
     beta = np.asarray(derived["item_effect"])[data.slot_micro[slots]]
     eta = data.slot_sign[slots] * (theta + grid[:, None]) + beta
     ll = np.asarray(
         ordinal_log_prob(
             jnp.asarray(eta, jnp.float32),
-            derived["cutpoints"][0],
-            jnp.asarray(data.rating[0, i + 1, s, slots]),
+            derived["cutpoints"][m],
+            jnp.asarray(data.rating[m, i + 1, s, slots]),
         ),
         np.float64,
     ).sum(-1)
     dens = np.exp(-0.5 * (grid - c_mean) ** 2 / c_var) / np.sqrt(2 * np.pi * c_var)
-    ref = np.log(np.trapezoid(np.exp(ll) * dens, grid))
-    assert got == pytest.approx(ref, abs=1e-3)
+    return np.log(np.trapezoid(np.exp(ll) * dens, grid))
+
+
+@pytest.mark.parametrize("cell", [(0, 1, 0), (1, 3, 5)])
+def test_ordinal_loo_cell_matches_a_brute_force_integral(cell):
+    data, preset, d, derived = _one_prior_draw("ordinal-lkj", 1)
+    got = float(loo_log_lik(derived, d, preset)[(0, *cell)])
+    assert got == pytest.approx(_brute_force_cell(data, derived, 0, *cell), abs=1e-3)
 
 
 def test_normal_loo_cell_is_the_analytic_marginal():
@@ -122,3 +128,13 @@ def test_independent_coupling_leaves_the_shift_mean_as_conditional_mean():
     c_mean, c_var = _conditional(derived, 1, 0, 2)
     assert c_mean == pytest.approx(float(derived["shift_mean"][0, 1, 2]), abs=1e-6)
     assert c_var == pytest.approx(float(derived["shift_sd"][0, 1, 0, 2]) ** 2, rel=1e-5)
+
+
+def test_a_coupling_per_model_and_intervention():
+    data, preset, d, derived = _one_prior_draw("ordinal-lkj", 4, 2, "model-intervention")
+    omega = np.asarray(derived["coupling"])
+    assert omega.shape == (2, 2, 10, 10)
+    assert not np.allclose(omega[0], omega[1])  # each model has its own Omega
+    assert np.asarray(derived["shift_sd"]).shape == (2, 2, 1, 10)
+    got = float(loo_log_lik(derived, d, preset)[1, 0, 3, 2])
+    assert got == pytest.approx(_brute_force_cell(data, derived, 1, 0, 3, 2), abs=1e-3)

@@ -38,11 +38,7 @@ DETERMINISTIC_SITES = ("coupling", "cutpoints")
 
 def model_arrays(data: BayesData, preset: Preset) -> dict[str, jnp.ndarray]:
     """The arrays a model reads (traced, so large data are not baked into the program)."""
-    out = {
-        "group_index": jnp.asarray(data.group_index),
-        "direction": jnp.asarray(data.direction),
-        "target_index": jnp.asarray(data.target_index),
-    }
+    out = {"group_index": jnp.asarray(data.group_index)}
     if preset.likelihood == "ordinal":
         out |= {
             "rating": jnp.asarray(data.rating),
