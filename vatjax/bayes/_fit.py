@@ -269,7 +269,7 @@ def fit(
     Example:
         >>> import vatjax
         >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=8,
-        ...     targets=[("Power", -1)], strategies=["prompt"])
+        ...     targets=[("Power", -1)], strategies=["prompt"], effects=1.0, coupling=0.5)
         >>> tree = vatjax.fit(vatjax.load_judgments(study.table), method="svi", draws=50,
         ...     chains=1, progress=False)  # doctest: +SKIP
         >>> tree["vat"]["nvat"].dims  # doctest: +SKIP
