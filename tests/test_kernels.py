@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from reference import gini as gini_reference
 from reference import tied_shifts, vat_reference
 
-from vatjax.kernels import gini, spearman, vat_from_coupling, vat_metrics
+from vatjax.kernels import (
+    gini,
+    group_plan,
+    spearman,
+    spearman_many,
+    vat_from_coupling,
+    vat_metrics,
+)
 from vatjax.taxonomy import SCHWARTZ
 
 FIELDS = [
@@ -76,6 +83,26 @@ def test_no_nan_fast_path_equals_pairwise_path():
     fast = spearman(jnp.asarray(x, jnp.float32), jnp.ones(200, jnp.float32), pairwise=False)
     slow = spearman(jnp.asarray(x, jnp.float32), jnp.ones(200, jnp.float32), pairwise=True)
     np.testing.assert_allclose(fast, slow, atol=1e-6)
+
+
+@pytest.mark.parametrize("pairwise", [False, True])
+@pytest.mark.parametrize("kind", ["counts", "large counts", "fractional"])
+def test_spearman_many_int8_plan_equals_per_vector_spearman(kind, pairwise):
+    """The int8 rank product (integer weights < 128) and its float32 fallback (weights of
+    128 or more, or fractional ones) both give the per-vector Spearman."""
+    rng = np.random.default_rng(3)
+    x = tied_shifts(rng, (60, 10), nan_rate=0.1 if pairwise else 0.0)
+    w = rng.poisson(1.0, (6, 60)).astype(np.float32)
+    if kind == "large counts":
+        w[2, 5] = 200.0  # one count above int8: the whole call takes the exact float path
+    elif kind == "fractional":
+        w = rng.dirichlet(np.ones(60), 6).astype(np.float32) * 60
+    xj = jnp.asarray(x, jnp.float32)
+    ref = np.stack([np.asarray(spearman(xj, jnp.asarray(wi), pairwise=pairwise)) for wi in w])
+    for dtype in (jnp.int8, jnp.float32):
+        got = spearman_many(group_plan(x, dtype), jnp.asarray(w), pairwise=pairwise)
+        np.testing.assert_allclose(np.asarray(got), ref, atol=2e-6, equal_nan=True)
+        np.testing.assert_array_equal(np.isnan(np.asarray(got)), np.isnan(ref))
 
 
 def test_batched_equals_per_cell():

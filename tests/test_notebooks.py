@@ -21,6 +21,8 @@ def test_notebooks_are_stored_without_outputs():
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("VATJAX_NOTEBOOK_SMALL", "1")
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors

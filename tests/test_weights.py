@@ -5,13 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
+from jax.extend.random import threefry_2x32
 
 from vatjax.errors import VatInputError
 from vatjax.weights import (
     draw_weights,
     jackknife_groups,
     jackknife_weights,
+    random_words,
     resample_weights,
+    threefry2x32,
 )
 
 KEY = jax.random.key(7)
@@ -38,6 +41,29 @@ def test_totals_and_absent_samples(scheme):
         np.testing.assert_array_equal(w, np.round(w))  # integer weights
     if scheme == "subsample":
         assert set(np.unique(w)) <= {0.0, 1.0}
+
+
+def test_threefry_is_jax_threefry_bit_for_bit():
+    """The unrolled hash is JAX's Threefry-2x32: Random123's known answers, and equal to
+    ``jax.extend.random.threefry_2x32`` for random keys, even and odd sizes."""
+    ones, pi = np.uint32(0xFFFFFFFF), (np.uint32(0x243F6A88), np.uint32(0x85A308D3))
+    kat = [  # key, counter, output (Random123 kat_vectors, threefry2x32_20)
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((ones, ones), (ones, ones), (0x1CB996FC, 0xBB002BE7)),
+        ((np.uint32(0x13198A2E), np.uint32(0x03707344)), pi, (0xC4923A9C, 0x483DF7A0)),
+    ]
+    for (k1, k2), (c1, c2), want in kat:
+        y = threefry2x32(np.uint32(k1), np.uint32(k2), jnp.full(1, c1, jnp.uint32),
+                         jnp.full(1, c2, jnp.uint32))  # fmt: skip
+        assert (int(y[0][0]), int(y[1][0])) == want
+    for seed in (0, 1, 2**31 - 1):
+        key = jax.random.key(seed)
+        k = jax.random.key_data(key)
+        for size in (1, 2, 7, 1000, 1001):
+            want = threefry_2x32((k[0], k[1]), jnp.arange(size, dtype=jnp.uint32))
+            np.testing.assert_array_equal(np.asarray(random_words(key, (size,))), want)
+    rbg = random_words(jax.random.key(0, impl="rbg"), (3, 4))  # other keys: jax.random.bits
+    assert rbg.shape == (3, 4) and rbg.dtype == jnp.uint32
 
 
 def test_bootstrap_counts_are_multinomial():

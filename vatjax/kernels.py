@@ -279,8 +279,9 @@ def group_plan(x: np.ndarray, dtype=jnp.float32) -> GroupPlan:
     ``ops[i, off_v + a]`` is 1 if g < a, 1/2 if g == a, 0 if g > a or x[i, v] is NaN, so
     ``w @ ops`` is every group's weighted midrank (weight strictly below + half the weight
     tied). ``gidx[v, i]`` is the column of sample i's group. Groups are padded to a multiple
-    of 64 columns over the batch. ``dtype=jnp.bfloat16`` is exact (0, 1/2, 1) and, for
-    integer weights below 256, gives the same ranks faster.
+    of 64 columns over the batch. ``dtype=jnp.int8`` stores ``2 ops`` (0, 1, 2): for
+    integer weights the rank product is then an int8 GEMM with int32 sums, exact and about
+    twice as fast as bfloat16 on CPUs with int8 dot units.
 
     Example:
         >>> plan = group_plan(np.array([[0.0, 1.0], [0.0, 2.0], [1.0, 2.0]]))
@@ -311,11 +312,21 @@ def group_plan(x: np.ndarray, dtype=jnp.float32) -> GroupPlan:
             gidx[c, v] = off + np.where(ok, g, 0)
             off += k
     valid = (~np.isnan(cells)).astype(np.float32)
+    if jnp.issubdtype(dtype, jnp.integer):
+        ops = 2 * ops
     return GroupPlan(
         jnp.asarray(ops.reshape(*batch, n, width), dtype),
         jnp.asarray(gidx.reshape(*batch, n_values, n)),
         jnp.asarray(valid.reshape(*batch, n, n_values)),
     )
+
+
+def _rank_product(w, ops):
+    """w @ ops in float32; for int8 ops (2 ops), an int8 GEMM (the caller checks w < 128)."""
+    if jnp.issubdtype(ops.dtype, jnp.integer):
+        twice = jnp.dot(w.astype(ops.dtype), ops, preferred_element_type=jnp.int32)
+        return twice.astype(jnp.float32) * 0.5
+    return jnp.dot(w.astype(ops.dtype), ops, preferred_element_type=jnp.float32)
 
 
 def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
@@ -327,7 +338,7 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
     if pairwise:
         vw = jnp.swapaxes(valid[None] * wf[:, :, None], 1, 2)  # (m, given, scenario)
         tot = vw @ valid  # (m, given, value): weight where both are present
-        ranks = jnp.dot(vw.astype(ops.dtype), ops, preferred_element_type=f32)
+        ranks = _rank_product(vw, ops)
         # y[., g, u, i]: centred midrank of u among the samples where g and u are present
         y = jnp.take(ranks, flat, axis=-1).reshape(m, n_values, n_values, n)
         y = jax.lax.optimization_barrier(y - 0.5 * tot[..., None])
@@ -337,8 +348,7 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
         denom = var * jnp.swapaxes(var, 1, 2)
     else:
         # the weighted mean of weighted midranks is exactly total / 2: centre at group level
-        ranks = jnp.dot(w.astype(ops.dtype), ops, preferred_element_type=f32)
-        ranks = ranks - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
+        ranks = _rank_product(wf, ops) - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
         # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA from
         # fusing the gather into the product (5x slower)
         y = jnp.take(ranks, flat, axis=-1).reshape(m, n_values, n) * jnp.sqrt(wf)[:, None, :]
@@ -368,7 +378,16 @@ def spearman_many(
         >>> float(spearman_many(group_plan(x), jnp.ones((5, 3)), pairwise=False)[4, 0, 1])
         -1.0
     """
-    core = partial(_spearman_many_core, pairwise=pairwise)
-    return jnp.vectorize(core, signature="(n,k),(v,n),(n,v),(m,n)->(m,v,v)")(
-        plan.ops, plan.gidx, plan.valid, weights
+    core = jnp.vectorize(
+        partial(_spearman_many_core, pairwise=pairwise),
+        signature="(n,k),(v,n),(n,v),(m,n)->(m,v,v)",
+    )
+    if not jnp.issubdtype(plan.ops.dtype, jnp.integer):
+        return core(plan.ops, plan.gidx, plan.valid, weights)
+    # int8 weights hold integers 0..127; anything else takes the exact float32 product
+    fits = jnp.all((weights >= 0) & (weights <= 127) & (weights == jnp.round(weights)))
+    return jax.lax.cond(
+        fits,
+        lambda: core(plan.ops, plan.gidx, plan.valid, weights),
+        lambda: core(plan.ops.astype(jnp.float32) * 0.5, plan.gidx, plan.valid, weights),
     )

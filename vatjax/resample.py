@@ -54,6 +54,7 @@ from vatjax.weights import (
     draw_chunk,
     jackknife_groups,
     jackknife_weights,
+    random_words,
 )
 
 __all__ = [
@@ -69,6 +70,7 @@ INTERVALS = ("bca", "percentile")
 STATS = ("estimate", "lower", "upper", "se", "replicate_sd")
 FLOAT_METRICS = ("gain", "gain_raw", "gnd", "coupling", "vat", "nvat", "centralization")
 _MAX_CHUNK = 32  # resamples per device and chunk: GEMM-efficient, still cache-friendly
+_CHUNKS_PER_CALL = 8  # chunks per device in one compiled call (a loop on the device)
 _normal = NormalDist()
 
 
@@ -189,7 +191,7 @@ def _permuted(key, index, x, present, inverse):
     iota = jnp.arange(n, dtype=jnp.uint32)
 
     def one_cell(c, xc, pc, inv):
-        bits = jax.random.bits(jax.random.fold_in(pkey, c), (n_values, n), jnp.uint32)
+        bits = random_words(jax.random.fold_in(pkey, c), (n_values, n))
         absent = jnp.broadcast_to((~pc).astype(jnp.uint32), bits.shape)
         bits = jnp.where(absent > 0, jnp.uint32(0), bits)
         # present scenarios in random order first, then the absent ones in place
@@ -215,8 +217,8 @@ def _permuted_metrics(cfg: _Config, key, idx, x, present, inverse):
 
 
 def _chunk_body(cfg: _Config):
-    def body(idx, branch, fraction, key, first_cell, union, present, groups, inverse, x, ops,
-             gidx, valid, mask, direction, eps):  # fmt: skip
+    def chunk(idx, branch, fraction, key, first_cell, union, present, groups, inverse, x, ops,
+              gidx, valid, mask, direction, eps):  # fmt: skip
         if cfg.permute:
             return _permuted_metrics(cfg, key, idx, x, present, inverse)
         generators = [jax.vmap(lambda i: jackknife_weights(groups, i))] + [
@@ -229,6 +231,15 @@ def _chunk_body(cfg: _Config):
         w = jax.lax.switch(branch, generators, idx)
         return _metrics(cfg, x, GroupPlan(ops, gidx, valid), w, mask, direction, eps)
 
+    def body(idx, n_chunks, *args):
+        """The first n_chunks of this device's _CHUNKS_PER_CALL chunks, in one call."""
+        idx = idx.reshape(_CHUNKS_PER_CALL, -1)
+        shape = jax.eval_shape(lambda i: chunk(i, *args), idx[0])
+        out = jnp.zeros((_CHUNKS_PER_CALL, *shape.shape), shape.dtype)
+        step = lambda j, out: out.at[j].set(chunk(idx[j], *args))  # noqa: E731
+        out = jax.lax.fori_loop(0, n_chunks, step, out)
+        return out.reshape(-1, *shape.shape[1:])
+
     return body
 
 
@@ -238,7 +249,7 @@ def _compiled(cfg: _Config, device_ids: tuple[int, ...]) -> Callable:
     by_id = {d.id: d for d in jax.devices()}
     mesh = Mesh(np.array([by_id[i] for i in device_ids]), ("resample",))
     body = _chunk_body(cfg)
-    spec = (P("resample"),) + (P(),) * 15
+    spec = (P("resample"),) + (P(),) * 16
     sharded = jax.shard_map(
         body, mesh=mesh, in_specs=spec, out_specs=P("resample"), check_vma=False
     )
@@ -276,7 +287,7 @@ class _Engine:
     ):
         self.devices = list(devices) if devices is not None else jax.devices()
         n_cells, n, n_values = cells.x.shape
-        self.key = jax.random.key(seed)
+        self.key = jax.random.key(seed, impl="threefry2x32")
         self.fraction = jnp.float32(fraction)
         self.float_weights = float_weights
         plan_bytes = 0
@@ -287,8 +298,8 @@ class _Engine:
             )
             plan_bytes = n_cells * n * (-(-max(levels, 1) // 64) * 64) * 2
             grouped = _use_groups(levels, n, n_values, plan_bytes, max_memory)
-        # integer weights (counts, 0/1) are exact in bfloat16: the rank product runs faster
-        dtype = jnp.float32 if float_weights else jnp.bfloat16
+        # integer weights (counts, 0/1): the rank product is an exact int8 GEMM
+        dtype = jnp.float32 if float_weights else jnp.int8
         if grouped:
             plan = group_plan(cells.x, dtype)
             plan_bytes = plan.ops.size * plan.ops.dtype.itemsize
@@ -340,17 +351,32 @@ class _Engine:
             raise ValueError("the engine was built for integer weights")
         fn = self.function()
         branch = jnp.int32(_BRANCHES.index(what) if what in _BRANCHES else 0)
-        step = self.chunk * len(self.devices)
-        out = []
+        n_dev = len(self.devices)
+        step = self.chunk * n_dev * _CHUNKS_PER_CALL
+        out, pending = [], None
+
+        def collect(pending):
+            res, n_chunks, count = pending
+            res = np.asarray(res).reshape(n_dev, _CHUNKS_PER_CALL, self.chunk, *res.shape[1:])
+            out.append(res[:, :n_chunks].reshape(-1, *res.shape[3:])[:count])
+            if progress is not None:
+                progress.advance(task, count)
+
         for start in range(0, len(indices), step):
             idx = indices[start : start + step]
-            padded = np.concatenate([idx, np.full(step - len(idx), idx[-1])]).astype(np.int32)
+            # device d runs chunks 0..n_chunks-1 of its slot; the rest of the slot is idle
+            n_chunks = -(-len(idx) // (self.chunk * n_dev))
+            used = np.concatenate([idx, np.full(n_chunks * self.chunk * n_dev - len(idx), idx[-1])])
+            slots = np.full((n_dev, _CHUNKS_PER_CALL, self.chunk), idx[-1], np.int32)
+            slots[:, :n_chunks] = used.reshape(n_dev, n_chunks, self.chunk)
             res = fn(
-                jnp.asarray(padded), branch, self.fraction, self.key, *self.args, jnp.float32(eps)
-            )
-            out.append(np.asarray(res)[: len(idx)])
-            if progress is not None:
-                progress.advance(task, len(idx))
+                jnp.asarray(slots.reshape(-1)), jnp.int32(n_chunks), branch, self.fraction,
+                self.key, *self.args, jnp.float32(eps),
+            )  # fmt: skip
+            if pending is not None:  # the device works on this call while the host collects
+                collect(pending)
+            pending = (res, n_chunks, len(idx))
+        collect(pending)
         return np.concatenate(out, axis=0)
 
 

@@ -40,7 +40,9 @@ __all__ = [
     "draw_weights",
     "jackknife_groups",
     "jackknife_weights",
+    "random_words",
     "resample_weights",
+    "threefry2x32",
 ]
 
 SCHEMES = ("bootstrap", "subsample", "bayesian")
@@ -55,6 +57,63 @@ def check_scheme(scheme: str, fraction: float) -> None:
         raise VatInputError(
             f"fraction must lie in (0, 1) (m = fraction x n samples per subsample), got {fraction}"
         )
+
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def threefry2x32(k1, k2, x1, x2):
+    """The Threefry-2x32 hash (20 rounds, Salmon et al. 2011), unrolled, on uint32 arrays.
+
+    The same function as JAX's ``threefry2x32`` primitive (tests check it bit for bit);
+    JAX lowers that primitive on the CPU as a rolled loop that XLA cannot fuse, which
+    costs about 4 ns per word, while this fuses into the consumer's loop.
+
+    Example:
+        >>> import numpy as np, jax.numpy as jnp
+        >>> y1, y2 = threefry2x32(np.uint32(0), np.uint32(0), jnp.zeros(2, jnp.uint32),
+        ...                       jnp.zeros(2, jnp.uint32))
+        >>> hex(int(y1[0])), hex(int(y2[0]))  # the Random123 known-answer test
+        ('0x6b200159', '0x99ba4efe')
+    """
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r)))
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def random_words(key, shape: tuple[int, ...]) -> Array:
+    """Uniform uint32 words from a key: both words of every Threefry-2x32 block.
+
+    Equal to ``jax.extend.random.threefry_2x32(key_data, arange(size))`` (JAX's
+    non-partitionable layout: block j hashes counters (j, j + size / 2)). Where
+    ``jax.random.bits`` spends a whole block per 32-bit word, this uses both, and the
+    hash is unrolled (:func:`threefry2x32`). Keys of another implementation fall back
+    to ``jax.random.bits``. The words are materialised (an optimisation barrier), so a
+    draw used twice (a sum and a scatter) does not hash twice.
+
+    Example:
+        >>> import jax
+        >>> w = random_words(jax.random.key(0), (2, 3))
+        >>> w.shape, str(w.dtype)
+        ((2, 3), 'uint32')
+    """
+    if str(jax.random.key_impl(key)) != "threefry2x32":
+        words = jax.random.bits(key, shape, jnp.uint32)
+    else:
+        size = math.prod(shape)
+        half = (size + 1) // 2
+        k = jax.random.key_data(key)
+        count = jnp.arange(half, dtype=jnp.uint32)
+        # counters (j, j + half); an odd size pads the last pair with 0, as JAX does
+        y1, y2 = threefry2x32(k[0], k[1], count, (count + np.uint32(half)) % np.uint32(size))
+        words = jnp.concatenate([y1, y2 if size % 2 == 0 else y2[:-1]]).reshape(shape)
+    return jax.lax.optimization_barrier(words)
 
 
 def _counts(key, present: Bool[Array, " scenario"], attempt=0) -> Float[Array, " scenario"]:
@@ -79,13 +138,14 @@ def _counts(key, present: Bool[Array, " scenario"], attempt=0) -> Float[Array, "
     pmf = jnp.where(mu > 0, jnp.exp(log_pmf), (k == 0).astype(jnp.float32))
     cdf = jnp.cumsum(pmf).at[-1].set(1.0)  # the table ends the distribution
     k_try, k_rest = jax.random.split(jax.random.fold_in(key, attempt))
-    u = jax.random.uniform(k_try, (size,))
+    u = (random_words(k_try, (size,)) >> 8).astype(jnp.float32) * 2.0**-24  # exact in [0, 1)
     c = jnp.where(present, jnp.searchsorted(cdf, u, method="compare_all"), 0).astype(jnp.int32)
+    c = jax.lax.optimization_barrier(c)  # summed and scattered into: computed once
     rest = n - jnp.sum(c, dtype=jnp.int32)
     ok = (rest >= 0) & (rest <= pad)
     # the missing draws, uniform over the present samples (modulo bias < n / 2^32)
     where = jnp.argsort(~present, stable=True)  # the present samples first, in order
-    bits = jax.random.bits(k_rest, (pad,), jnp.uint32)
+    bits = random_words(k_rest, (pad,))
     draws = (bits % jnp.maximum(n, 1).astype(jnp.uint32)).astype(jnp.int32)
     c = c.at[where[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
     return jnp.where(ok, c.astype(jnp.float32), jnp.nan)
@@ -99,7 +159,7 @@ def _subsample(key, present, fraction):
     """
     n = jnp.sum(present, dtype=jnp.int32)
     m = jnp.floor(fraction * n.astype(jnp.float32)).astype(jnp.int32)
-    bits = jax.random.bits(key, present.shape, jnp.uint32)
+    bits = random_words(key, present.shape)
     keys = jnp.where(present, bits, jnp.uint32(0xFFFFFFFF))
     t = jnp.sort(keys)[jnp.maximum(m - 1, 0)]
     below = present & (bits < t)
@@ -112,6 +172,7 @@ def _subsample(key, present, fraction):
 def _bayesian(key, present):
     """Dirichlet(1) weights on the present samples, scaled to sum to n."""
     e = jnp.where(present, jax.random.exponential(key, present.shape), 0.0)
+    e = jax.lax.optimization_barrier(e)  # drawn once, not once per consumer
     n = jnp.sum(present, dtype=jnp.float32)
     total = jnp.sum(e)
     return e * (n / jnp.where(total > 0, total, 1.0))
