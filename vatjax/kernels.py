@@ -179,15 +179,19 @@ def vat_from_coupling(
 def _gain_gnd_core(x, w, target_mask, direction, eps):
     valid = ~jnp.isnan(x)
     xz = jnp.where(valid, x, 0.0)
-    # weighted sums as products with w, so a batch of weight vectors is one GEMM
-    col_w = w @ valid.astype(x.dtype)
-    col_mean = (w @ xz) / jnp.where(col_w > 0, col_w, jnp.nan)
     mask = target_mask.astype(x.dtype)
     t_count = valid.astype(x.dtype) @ mask
     t_has = t_count > 0
-    t_shift = (xz @ mask) / jnp.where(t_has, t_count, 1.0)
-    t_w = w @ t_has.astype(x.dtype)
-    gain_raw = (w @ jnp.where(t_has, t_shift, 0.0)) / jnp.where(t_w > 0, t_w, jnp.nan)
+    t_shift = jnp.where(t_has, (xz @ mask) / jnp.where(t_has, t_count, 1.0), 0.0)
+    # every weighted sum is one product with w, so a batch of weight vectors is one GEMM
+    n_values = x.shape[-1]
+    t_has_f = t_has.astype(x.dtype)[:, None]
+    cols = jnp.concatenate([valid.astype(x.dtype), xz, t_has_f, t_shift[:, None]], -1)
+    sums = w @ cols
+    col_w, col_sum = sums[..., :n_values], sums[..., n_values : 2 * n_values]
+    t_w, t_sum = sums[..., -2], sums[..., -1]
+    col_mean = col_sum / jnp.where(col_w > 0, col_w, jnp.nan)
+    gain_raw = t_sum / jnp.where(t_w > 0, t_w, jnp.nan)
     gain = direction * gain_raw
     small = ~(jnp.abs(gain) >= eps)
     gnd = jnp.where(small, jnp.nan, col_mean / jnp.abs(gain))

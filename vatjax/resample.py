@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -54,6 +54,7 @@ from vatjax.weights import (
     draw_chunk,
     jackknife_groups,
     jackknife_weights,
+    present_first,
     random_words,
 )
 
@@ -217,14 +218,14 @@ def _permuted_metrics(cfg: _Config, key, idx, x, present, inverse):
 
 
 def _chunk_body(cfg: _Config):
-    def chunk(idx, branch, fraction, key, first_cell, union, present, groups, inverse, x, ops,
-              gidx, valid, mask, direction, eps):  # fmt: skip
+    def chunk(idx, order, branch, fraction, key, first_cell, union, present, groups, inverse,
+              x, ops, gidx, valid, mask, direction, eps):  # fmt: skip
         if cfg.permute:
             return _permuted_metrics(cfg, key, idx, x, present, inverse)
         generators = [jax.vmap(lambda i: jackknife_weights(groups, i))] + [
             functools.partial(
                 draw_chunk, key, present=present, scheme=scheme, fraction=fraction,
-                shared=cfg.shared, first_cell=first_cell, union=union,
+                shared=cfg.shared, first_cell=first_cell, union=union, order=order,
             )
             for scheme in SCHEMES
         ]  # fmt: skip
@@ -234,9 +235,11 @@ def _chunk_body(cfg: _Config):
     def body(idx, n_chunks, *args):
         """The first n_chunks of this device's _CHUNKS_PER_CALL chunks, in one call."""
         idx = idx.reshape(_CHUNKS_PER_CALL, -1)
-        shape = jax.eval_shape(lambda i: chunk(i, *args), idx[0])
+        union, present = args[4], args[5]
+        order = present_first(union if cfg.shared else present)  # one sort, not one per chunk
+        shape = jax.eval_shape(lambda i: chunk(i, order, *args), idx[0])
         out = jnp.zeros((_CHUNKS_PER_CALL, *shape.shape), shape.dtype)
-        step = lambda j, out: out.at[j].set(chunk(idx[j], *args))  # noqa: E731
+        step = lambda j, out: out.at[j].set(chunk(idx[j], order, *args))  # noqa: E731
         out = jax.lax.fori_loop(0, n_chunks, step, out)
         return out.reshape(-1, *shape.shape[1:])
 
@@ -244,10 +247,15 @@ def _chunk_body(cfg: _Config):
 
 
 @functools.lru_cache(maxsize=64)
+def _mesh(device_ids: tuple[int, ...]) -> Mesh:
+    by_id = {d.id: d for d in jax.devices()}
+    return Mesh(np.array([by_id[i] for i in device_ids]), ("resample",))
+
+
+@functools.lru_cache(maxsize=64)
 def _compiled(cfg: _Config, device_ids: tuple[int, ...]) -> Callable:
     """The jitted chunk function, sharded over the devices along ``resample``; cached."""
-    by_id = {d.id: d for d in jax.devices()}
-    mesh = Mesh(np.array([by_id[i] for i in device_ids]), ("resample",))
+    mesh = _mesh(device_ids)
     body = _chunk_body(cfg)
     spec = (P("resample"),) + (P(),) * 16
     sharded = jax.shard_map(
@@ -352,6 +360,11 @@ class _Engine:
         fn = self.function()
         branch = jnp.int32(_BRANCHES.index(what) if what in _BRANCHES else 0)
         n_dev = len(self.devices)
+        # placed on every device once per run, not once per call
+        fixed = (branch, self.fraction, self.key, *self.args, jnp.float32(eps))
+        mesh = _mesh(tuple(d.id for d in self.devices))
+        fixed = jax.device_put(fixed, NamedSharding(mesh, P()))
+        spread = NamedSharding(mesh, P("resample"))
         step = self.chunk * n_dev * _CHUNKS_PER_CALL
         out, pending = [], None
 
@@ -369,10 +382,7 @@ class _Engine:
             used = np.concatenate([idx, np.full(n_chunks * self.chunk * n_dev - len(idx), idx[-1])])
             slots = np.full((n_dev, _CHUNKS_PER_CALL, self.chunk), idx[-1], np.int32)
             slots[:, :n_chunks] = used.reshape(n_dev, n_chunks, self.chunk)
-            res = fn(
-                jnp.asarray(slots.reshape(-1)), jnp.int32(n_chunks), branch, self.fraction,
-                self.key, *self.args, jnp.float32(eps),
-            )  # fmt: skip
+            res = fn(jax.device_put(slots.reshape(-1), spread), np.int32(n_chunks), *fixed)
             if pending is not None:  # the device works on this call while the host collects
                 collect(pending)
             pending = (res, n_chunks, len(idx))

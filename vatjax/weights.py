@@ -40,6 +40,7 @@ __all__ = [
     "draw_weights",
     "jackknife_groups",
     "jackknife_weights",
+    "present_first",
     "random_words",
     "resample_weights",
     "threefry2x32",
@@ -116,7 +117,7 @@ def random_words(key, shape: tuple[int, ...]) -> Array:
     return jax.lax.optimization_barrier(words)
 
 
-def _counts(key, present: Bool[Array, " scenario"], attempt=0) -> Float[Array, " scenario"]:
+def _counts(key, present: Bool[Array, " scenario"], order, attempt=0) -> Float[Array, " scenario"]:
     """Multinomial(n; 1/n, ..., 1/n) counts over the present samples.
 
     Poisson(mu) counts per sample, mu = (n - 4 sqrt n) / n, have a total T; given T they
@@ -144,10 +145,9 @@ def _counts(key, present: Bool[Array, " scenario"], attempt=0) -> Float[Array, "
     rest = n - jnp.sum(c, dtype=jnp.int32)
     ok = (rest >= 0) & (rest <= pad)
     # the missing draws, uniform over the present samples (modulo bias < n / 2^32)
-    where = jnp.argsort(~present, stable=True)  # the present samples first, in order
     bits = random_words(k_rest, (pad,))
     draws = (bits % jnp.maximum(n, 1).astype(jnp.uint32)).astype(jnp.int32)
-    c = c.at[where[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
+    c = c.at[order[draws]].add((jnp.arange(pad) < rest).astype(jnp.int32))
     return jnp.where(ok, c.astype(jnp.float32), jnp.nan)
 
 
@@ -178,25 +178,35 @@ def _bayesian(key, present):
     return e * (n / jnp.where(total > 0, total, 1.0))
 
 
-def _one(key, present, scheme: str, fraction, attempt):
+def _one(key, present, order, scheme: str, fraction, attempt):
     if scheme == "bootstrap":
-        return _counts(key, present, attempt)
+        return _counts(key, present, order, attempt)
     if scheme == "subsample":
         return _subsample(key, present, fraction)
     return _bayesian(key, present)
 
 
-def _draw(key, index, present, scheme: str, fraction, shared: bool, attempt, first_cell, union):
+def _draw(key, index, present, base, order, scheme: str, fraction, shared: bool, attempt,
+          first_cell):  # fmt: skip
     rkey = jax.random.fold_in(key, index)
     one = partial(_one, scheme=scheme, fraction=fraction, attempt=attempt)
     if shared:
-        if union is None:
-            union = jnp.any(present.reshape(-1, present.shape[-1]), axis=0)
-        return jnp.broadcast_to(one(rkey, union), present.shape) * present.astype(jnp.float32)
-    flat = present.reshape(-1, present.shape[-1])
-    cells = first_cell + jnp.arange(flat.shape[0])
+        return jnp.broadcast_to(one(rkey, base, order), present.shape) * present.astype(jnp.float32)
+    cells = first_cell + jnp.arange(base.shape[0])
     keys = jax.vmap(lambda c: jax.random.fold_in(rkey, c))(cells)
-    return jax.vmap(one)(keys, flat).reshape(present.shape)
+    return jax.vmap(one)(keys, base, order).reshape(present.shape)
+
+
+def present_first(present: Bool[Array, "*cell scenario"]) -> Int[Array, "*cell scenario"]:
+    """The order that puts each cell's present samples first (the ``order`` of
+    :func:`draw_chunk`): the d-th present sample is ``order[d]``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> [int(i) for i in present_first(jnp.array([False, True, True]))]
+        [1, 2, 0]
+    """
+    return jnp.argsort(~present, axis=-1, stable=True)
 
 
 def draw_chunk(
@@ -209,6 +219,7 @@ def draw_chunk(
     shared: bool = False,
     first_cell: int = 0,
     union: Bool[Array, " scenario"] | None = None,
+    order: Int[Array, "*cell scenario"] | None = None,
 ) -> Float[Array, "resample *cell scenario"]:
     """The weights of the resamples numbered ``indices`` for every cell (jit-friendly).
 
@@ -224,6 +235,8 @@ def draw_chunk(
             ``fold_in(resample key, cell number)``; a block of cells passes its offset).
         union: the scenarios of all cells, for ``shared`` weights drawn block by block
             (default: those of ``present``).
+        order: :func:`present_first` of ``present`` (of ``union`` if ``shared``), a sort
+            a caller drawing many chunks computes once (default: computed here).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -232,9 +245,14 @@ def draw_chunk(
         >>> w.shape, [float(s) for s in w[0].sum(-1)]
         ((3, 2, 5), [4.0, 4.0])
     """
+    if shared:
+        base = jnp.any(present.reshape(-1, present.shape[-1]), 0) if union is None else union
+    else:
+        base = present.reshape(-1, present.shape[-1])
+    order = present_first(base) if order is None else order.reshape(base.shape)
     draw = partial(
-        _draw, key, present=present, scheme=scheme, fraction=fraction, shared=shared,
-        first_cell=first_cell, union=union,
+        _draw, key, present=present, base=base, order=order, scheme=scheme, fraction=fraction,
+        shared=shared, first_cell=first_cell,
     )  # fmt: skip
     w = jax.vmap(lambda i: draw(i, attempt=0))(indices)
     if scheme != "bootstrap":
