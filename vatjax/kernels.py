@@ -325,6 +325,9 @@ def group_plan(x: np.ndarray, dtype=jnp.float32) -> GroupPlan:
     )
 
 
+_GATHER_SLICE = 32  # weight vectors whose gathered ranks are built at once
+
+
 def _rank_product(w, ops):
     """w @ ops in float32; for int8 ops (2 ops), an int8 GEMM (the caller checks w < 128)."""
     if jnp.issubdtype(ops.dtype, jnp.integer):
@@ -353,11 +356,18 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
     else:
         # the weighted mean of weighted midranks is exactly total / 2: centre at group level
         ranks = _rank_product(wf, ops) - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
-        # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA from
-        # fusing the gather into the product (5x slower)
-        y = jnp.take(ranks, flat, axis=-1).reshape(m, n_values, n) * jnp.sqrt(wf)[:, None, :]
-        y = jax.lax.optimization_barrier(y)
-        cross = jnp.einsum("mvn,mwn->mvw", y, y)
+
+        def covariances(args):
+            r, wi = args
+            # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA
+            # from fusing the gather into the product (5x slower)
+            y = jnp.take(r, flat).reshape(n_values, n) * jnp.sqrt(wi)
+            y = jax.lax.optimization_barrier(y)
+            return y @ y.T
+
+        # the rank GEMM takes the whole stack (it reads ops once); the gathered ranks
+        # (V N floats per vector) go in slices that stay in cache
+        cross = jax.lax.map(covariances, (ranks, wf), batch_size=_GATHER_SLICE)
         d = jnp.diagonal(cross, axis1=1, axis2=2)
         denom = d[:, :, None] * d[:, None, :]
     corr = jnp.where(denom > 0, cross / jnp.sqrt(jnp.where(denom > 0, denom, 1.0)), jnp.nan)

@@ -70,8 +70,8 @@ DEFAULT_MAX_MEMORY = 1 << 30  # bytes: working set of the resampling chunks and 
 INTERVALS = ("bca", "percentile")
 STATS = ("estimate", "lower", "upper", "se", "replicate_sd")
 FLOAT_METRICS = ("gain", "gain_raw", "gnd", "coupling", "vat", "nvat", "centralization")
-_MAX_CHUNK = 32  # resamples per device and chunk: GEMM-efficient, still cache-friendly
-_CHUNKS_PER_CALL = 8  # chunks per device in one compiled call (a loop on the device)
+_MAX_CHUNK = 128  # resamples per device and chunk: one rank GEMM reads the plan once
+_CHUNKS_PER_CALL = 4  # chunks per device in one compiled call (a loop on the device)
 _normal = NormalDist()
 
 
