@@ -325,9 +325,6 @@ def group_plan(x: np.ndarray, dtype=jnp.float32) -> GroupPlan:
     )
 
 
-_GATHER_SLICE = 32  # weight vectors whose gathered ranks are built at once
-
-
 def _rank_product(w, ops):
     """w @ ops in float32; for int8 ops (2 ops), an int8 GEMM (the caller checks w < 128)."""
     if jnp.issubdtype(ops.dtype, jnp.integer):
@@ -336,7 +333,7 @@ def _rank_product(w, ops):
     return jnp.dot(w.astype(ops.dtype), ops, preferred_element_type=jnp.float32)
 
 
-def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
+def _spearman_many_core(ops, gidx, valid, w, pairwise: bool, slice_size: int):
     """One cell, a stack of weight vectors w (m, scenario) -> (m, value, value2)."""
     f32 = jnp.float32
     wf = w.astype(f32)
@@ -367,7 +364,7 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
 
         # the rank GEMM takes the whole stack (it reads ops once); the gathered ranks
         # (V N floats per vector) go in slices that stay in cache
-        cross = jax.lax.map(covariances, (ranks, wf), batch_size=_GATHER_SLICE)
+        cross = jax.lax.map(covariances, (ranks, wf), batch_size=slice_size)
         d = jnp.diagonal(cross, axis1=1, axis2=2)
         denom = d[:, :, None] * d[:, None, :]
     corr = jnp.where(denom > 0, cross / jnp.sqrt(jnp.where(denom > 0, denom, 1.0)), jnp.nan)
@@ -375,9 +372,13 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool):
     return jnp.where(eye & ~jnp.isnan(corr), 1.0, corr)
 
 
-@partial(jax.jit, static_argnames="pairwise")
+@partial(jax.jit, static_argnames=("pairwise", "slice_size"))
 def spearman_many(
-    plan: GroupPlan, weights: Float[Array, "*batch resample scenario"], *, pairwise: bool = True
+    plan: GroupPlan,
+    weights: Float[Array, "*batch resample scenario"],
+    *,
+    pairwise: bool = True,
+    slice_size: int = 32,
 ) -> Float[Array, "*batch resample value value2"]:
     """:func:`spearman` for a stack of weight vectors over the same data, by matrix products.
 
@@ -385,7 +386,8 @@ def spearman_many(
     (batched over resamples, it is a GEMM); each sample takes its group's rank; the
     covariances are a second product. Equal to :func:`spearman` (exact, ties and pairwise
     NaN included); cost O(N (K + V^2)) per weight vector for K tie groups in all, so it
-    pays where ties are the rule (Likert shifts) and K is far below N V.
+    pays where ties are the rule (Likert shifts) and K is far below N V. Without NaN, the
+    gathered ranks (V N floats per vector) are built ``slice_size`` vectors at a time.
 
     Example:
         >>> x = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
@@ -393,7 +395,7 @@ def spearman_many(
         -1.0
     """
     core = jnp.vectorize(
-        partial(_spearman_many_core, pairwise=pairwise),
+        partial(_spearman_many_core, pairwise=pairwise, slice_size=slice_size),
         signature="(n,k),(v,n),(n,v),(m,n)->(m,v,v)",
     )
     if not jnp.issubdtype(plan.ops.dtype, jnp.integer):

@@ -72,6 +72,7 @@ STATS = ("estimate", "lower", "upper", "se", "replicate_sd")
 FLOAT_METRICS = ("gain", "gain_raw", "gnd", "coupling", "vat", "nvat", "centralization")
 _MAX_CHUNK = 128  # resamples per device and chunk: one rank GEMM reads the plan once
 _CHUNKS_PER_CALL = 4  # chunks per device in one compiled call (a loop on the device)
+_MAX_GATHER_SLICE = 32  # resamples whose gathered ranks (V N floats each) exist at once
 _normal = NormalDist()
 
 
@@ -167,6 +168,7 @@ class _Config(NamedTuple):
     grouped: bool
     pairwise: bool
     include_diagonal: bool
+    gather_slice: int  # weight vectors per slice of gathered ranks (spearman_many)
 
 
 _BRANCHES = ("jackknife", *SCHEMES)  # the weight generator of a chunk, by number
@@ -177,7 +179,11 @@ def _metrics(cfg: _Config, x, plan, w, mask, direction, eps):
     gain, gain_raw, _, gnd = gain_gnd(x, w, mask, direction, eps)
     if cfg.grouped:
         coupling = jnp.swapaxes(
-            spearman_many(plan, jnp.swapaxes(w, 0, 1), pairwise=cfg.pairwise), 0, 1
+            spearman_many(
+                plan, jnp.swapaxes(w, 0, 1), pairwise=cfg.pairwise, slice_size=cfg.gather_slice
+            ),
+            0,
+            1,
         )
     else:
         coupling = jax.lax.map(lambda wi: spearman(x, wi, pairwise=cfg.pairwise), w)
@@ -318,16 +324,27 @@ class _Engine:
                 jnp.zeros((n_cells, 1, n_values), jnp.float32),
             )
         self.grouped = grouped
-        self.cfg = _Config(permute, bool(shared), grouped, cells.has_nan, bool(include_diagonal))
-        # bytes per resample and cell: weights, ranks and products; x V with pairwise NaN
-        if grouped:
-            per = n * 4 * (4 + 3 * n_values) * (n_values if cells.has_nan else 1)
+        # bytes per resample and cell: weights and draws, and the gathered ranks and their
+        # products (x V with pairwise NaN); without NaN the gathered ranks exist for one
+        # slice of resamples at a time, which takes at most half a device's budget
+        sliced = grouped and not cells.has_nan
+        if sliced:
+            per = n * 4 * 4
+        elif grouped:
+            per = n * 4 * (4 + 3 * n_values) * n_values
         else:
             per = n * 4 * 12 * n_values * (2 if cells.has_nan else 1)
         reps = n_reps_total * n_cells * _n_stats(n_values) * 4
-        budget = max(max_memory - plan_bytes - reps, max_memory // 4)
-        chunk = budget // (2 * per * n_cells * len(self.devices))
-        self.chunk = int(min(max(chunk, 1), _MAX_CHUNK))
+        budget = max(max_memory - plan_bytes - reps, max_memory // 4) // len(self.devices)
+        gather_slice = 1
+        if sliced:
+            gathered = n * 4 * 2 * n_values * n_cells  # per resample of the slice
+            gather_slice = int(np.clip(budget // 2 // gathered, 1, _MAX_GATHER_SLICE))
+            budget -= gather_slice * gathered
+        self.chunk = int(min(max(budget // (2 * per * n_cells), 1), _MAX_CHUNK))
+        self.cfg = _Config(
+            permute, bool(shared), grouped, cells.has_nan, bool(include_diagonal), gather_slice
+        )
         self.args = [
             jnp.int32(first_cell),
             jnp.asarray(cells.present.any(0) if union is None else union),
