@@ -305,19 +305,20 @@ def group_plan(x: np.ndarray, dtype=jnp.float32) -> GroupPlan:
         groups.append(per_value)
     width = max(1, max(sum(k for *_, k in per_value) for per_value in groups))
     width = -(-width // 64) * 64
-    ops = np.zeros((len(cells), n, width), np.float32)
+    # built in place in the final dtype: ops is the largest array of a bootstrap
+    doubled = jnp.issubdtype(dtype, jnp.integer)
+    ops = np.zeros((len(cells), n, width), np.int8 if doubled else np.float32)
     gidx = np.zeros((len(cells), n_values, n), np.int32)
     for c, per_value in enumerate(groups):
         off = 0
         for v, (g, ok, k) in enumerate(per_value):
             cols = np.arange(k)
-            block = (g[:, None] < cols) + 0.5 * (g[:, None] == cols)
-            ops[c, :, off : off + k] = np.where(ok[:, None], block, 0.0)
+            block = 2 * (g[:, None] < cols) + (g[:, None] == cols)  # 2 ops: 0, 1, 2
+            block = np.where(ok[:, None], block, 0)
+            ops[c, :, off : off + k] = block if doubled else 0.5 * block
             gidx[c, v] = off + np.where(ok, g, 0)
             off += k
     valid = (~np.isnan(cells)).astype(np.float32)
-    if jnp.issubdtype(dtype, jnp.integer):
-        ops = 2 * ops
     return GroupPlan(
         jnp.asarray(ops.reshape(*batch, n, width), dtype),
         jnp.asarray(gidx.reshape(*batch, n_values, n)),

@@ -326,7 +326,7 @@ class _Engine:
         self.grouped = grouped
         # bytes per resample and cell: weights and draws, and the gathered ranks and their
         # products (x V with pairwise NaN); without NaN the gathered ranks exist for one
-        # slice of resamples at a time, which takes at most half a device's budget
+        # slice of resamples at a time, which takes at most a quarter of a device's budget
         sliced = grouped and not cells.has_nan
         if sliced:
             per = n * 4 * 4
@@ -335,33 +335,41 @@ class _Engine:
         else:
             per = n * 4 * 12 * n_values * (2 if cells.has_nan else 1)
         reps = n_reps_total * n_cells * _n_stats(n_values) * 4
-        budget = max(max_memory - plan_bytes - reps, max_memory // 4) // len(self.devices)
+        n_dev = len(self.devices)  # each device holds its own copy of the plan
+        budget = max(max_memory - n_dev * plan_bytes - reps, max_memory // 4) // n_dev
         gather_slice = 1
         if sliced:
             gathered = n * 4 * 2 * n_values * n_cells  # per resample of the slice
-            gather_slice = int(np.clip(budget // 2 // gathered, 1, _MAX_GATHER_SLICE))
+            gather_slice = int(np.clip(budget // 4 // gathered, 1, _MAX_GATHER_SLICE))
             budget -= gather_slice * gathered
         self.chunk = int(min(max(budget // (2 * per * n_cells), 1), _MAX_CHUNK))
         self.cfg = _Config(
             permute, bool(shared), grouped, cells.has_nan, bool(include_diagonal), gather_slice
         )
-        self.args = [
-            jnp.int32(first_cell),
-            jnp.asarray(cells.present.any(0) if union is None else union),
-            jnp.asarray(cells.present),
-            jnp.zeros((n_cells, n), jnp.int32),  # jackknife groups
-            jnp.asarray(np.tile(np.arange(n, dtype=np.int32), (n_cells, 1))),  # see _permuted
-            jnp.asarray(cells.x),
-            *plan,
-            jnp.asarray(cells.mask),
-            jnp.asarray(cells.direction),
-        ]
+        # the fixed arguments live on every device (one copy each), placed once
+        self.mesh = _mesh(tuple(d.id for d in self.devices))
+        self.replicated = NamedSharding(self.mesh, P())
+        self.args = jax.device_put(
+            [
+                np.int32(first_cell),
+                cells.present.any(0) if union is None else union,
+                cells.present,
+                np.zeros((n_cells, n), np.int32),  # jackknife groups
+                np.tile(np.arange(n, dtype=np.int32), (n_cells, 1)),  # see _permuted
+                cells.x,
+                *plan,
+                cells.mask,
+                cells.direction,
+            ],
+            self.replicated,
+        )
+        del plan
 
     def set_groups(self, groups: np.ndarray) -> None:
-        self.args[3] = jnp.asarray(groups, jnp.int32)
+        self.args[3] = jax.device_put(np.asarray(groups, np.int32), self.replicated)
 
     def set_inverse(self, inverse: np.ndarray) -> None:
-        self.args[4] = jnp.asarray(inverse, jnp.int32)
+        self.args[4] = jax.device_put(np.asarray(inverse, np.int32), self.replicated)
 
     def function(self) -> Callable:
         return _compiled(self.cfg, tuple(d.id for d in self.devices))
@@ -377,11 +385,9 @@ class _Engine:
         fn = self.function()
         branch = jnp.int32(_BRANCHES.index(what) if what in _BRANCHES else 0)
         n_dev = len(self.devices)
-        # placed on every device once per run, not once per call
-        fixed = (branch, self.fraction, self.key, *self.args, jnp.float32(eps))
-        mesh = _mesh(tuple(d.id for d in self.devices))
-        fixed = jax.device_put(fixed, NamedSharding(mesh, P()))
-        spread = NamedSharding(mesh, P("resample"))
+        scalars = jax.device_put((branch, self.fraction, self.key), self.replicated)
+        fixed = (*scalars, *self.args, jax.device_put(np.float32(eps), self.replicated))
+        spread = NamedSharding(self.mesh, P("resample"))
         step = self.chunk * n_dev * _CHUNKS_PER_CALL
         out, pending = [], None
 
