@@ -174,18 +174,3 @@ def test_client_helpers():
     assert all(0 <= d <= 1.0 for d in delays) and len(set(delays)) > 1  # jittered, capped
     assert RetryPolicy(jitter=False, backoff=0.1).delay(2, None) == pytest.approx(0.4)
     assert RetryPolicy(jitter=False, backoff=0.1).delay(0, retry_after=3.0) == 3.0
-
-
-@pytest.mark.parametrize(
-    "module",
-    ["__init__", "items", "prompts", "steering", "client", "store", "collector", "fakeserver"],
-)
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    mod = importlib.import_module(
-        "vatjax.collect" if module == "__init__" else f"vatjax.collect.{module}"
-    )
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

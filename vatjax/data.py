@@ -449,8 +449,8 @@ def shifts(data: xr.Dataset | xr.DataArray, level: str = "value") -> xr.DataArra
         >>> import vatjax
         >>> j = vatjax.load_judgments(vatjax.simulate_study(seed=0, n_models=1,
         ...     n_scenarios=4).table)
-        >>> vatjax.shifts(j).coords["target"].values[:3].tolist()
-        ['Security', 'Power', 'Hedonism']
+        >>> vatjax.shifts(j).coords["target"].values[::3].tolist()
+        ['Security', 'Power', 'Hedonism', 'Stimulation']
     """
     score = data if isinstance(data, xr.DataArray) else scores(data, level)
     if score.name != "score" or "condition" not in score.dims:

@@ -127,7 +127,8 @@ def _counts(key, present: Bool[Array, " scenario"], order, attempt=0) -> Float[A
     :func:`draw_chunk` redraws with ``attempt=1``; acceptance depends on T only, so the
     result is exact. Both fail with probability ~1e-9: the weights stay NaN (a NaN
     replicate, counted as such, never a wrong one). One uniform per sample and
-    ~4 sqrt(n) scattered draws, instead of n scattered draws, and no loop.
+    ~4 sqrt(n) scattered draws, instead of n scattered draws, and no loop. ``order`` is
+    :func:`present_first` of ``present``: missing draw d lands on ``order[d]``.
     """
     size = present.shape[-1]
     pad = min(size, math.ceil(10 * math.sqrt(size)) + 8)
