@@ -287,37 +287,56 @@ def test_noise_floor_detects_coupling_and_matches_scipy_fdr():
     ).item()
 
 
-def test_permutation_shuffles_each_value_within_present_scenarios():
-    x = tied_cells(nan_rate=0.2, n=25)
-    cells = resample._cells(make_shifts(x))
+def permutation_sources(cells, index, seed=0):
     first = np.argsort(~cells.present, axis=-1, kind="stable")
     inverse = np.argsort(first, axis=-1, kind="stable")
-    xs = np.asarray(
-        resample._permuted(
-            jax.random.key(0),
-            3,
-            jnp.asarray(cells.x),
-            jnp.asarray(cells.present),
-            jnp.asarray(inverse),
-        )
+    src = resample._sources(
+        jax.random.key(seed), index, jnp.asarray(cells.present), jnp.asarray(inverse), 10
     )
-    same = np.asarray(
-        resample._permuted(
-            jax.random.key(0),
-            -1,
-            jnp.asarray(cells.x),
-            jnp.asarray(cells.present),
-            jnp.asarray(inverse),
-        )
+    return np.asarray(src)
+
+
+def test_permutation_shuffles_each_value_within_present_scenarios():
+    cells = resample._cells(make_shifts(tied_cells(nan_rate=0.2, n=25)))
+    src = permutation_sources(cells, 3)
+    n = cells.x.shape[1]
+    np.testing.assert_array_equal(
+        permutation_sources(cells, -1), np.broadcast_to(np.arange(n), src.shape)
     )
-    np.testing.assert_array_equal(same, cells.x)
     for c in range(2):
-        absent = ~cells.present[c]
-        assert np.isnan(xs[c][absent]).all()
+        present = cells.present[c]
         for v in range(10):
-            a, b = cells.x[c][~absent, v], xs[c][~absent, v]
-            np.testing.assert_array_equal(np.sort(a), np.sort(b))  # NaN sort last
-        assert not np.array_equal(xs[c], cells.x[c], equal_nan=True)
+            assert sorted(src[c, v, present]) == list(np.flatnonzero(present))  # a permutation
+            assert not present[src[c, v, ~present]].any()  # absent slots take absent rows
+        assert (src[c][:, present] != np.flatnonzero(present)).any()
+        assert not (src[c, 0] == src[c, 1]).all()  # values are shuffled independently
+
+
+@pytest.mark.parametrize("absent", [False, True])
+def test_permuted_ranks_equal_spearman_of_permuted_data(absent):
+    """Without NaN inside scenarios the null permutes ranks, not data: same coupling."""
+    x = tied_cells(nan_rate=0.0, n=40)
+    if absent:
+        x[1, 0, [3, 17]] = np.nan  # scenarios the second cell does not have
+    cells = resample._cells(make_shifts(x))
+    assert not cells.has_nan
+    cfg = resample._Config(False, False, False, False, False, 1)
+    first = np.argsort(~cells.present, axis=-1, kind="stable")
+    inverse = jnp.asarray(np.argsort(first, axis=-1, kind="stable"))
+    key, idx = jax.random.key(5), jnp.arange(-1, 4)
+    present = jnp.asarray(cells.present)
+    stats = np.asarray(
+        resample._permuted_metrics(cfg, key, idx, jnp.asarray(cells.x), present, inverse)
+    )
+    for k, i in enumerate(np.asarray(idx)):
+        src = permutation_sources(cells, int(i), seed=5)
+        for c in range(2):
+            xs = np.take_along_axis(cells.x[c].T, src[c], axis=-1).T
+            keep = cells.present[c]
+            ref = vat_reference(xs[keep], [POWER], -1)
+            got = resample._unstack(np.concatenate([[0, 0], np.zeros(10), stats[k, c]]), 10)
+            np.testing.assert_allclose(got["coupling"], ref["coupling"], atol=1e-5)
+            np.testing.assert_allclose(got["nvat"], ref["nvat"], atol=1e-5)
 
 
 # --- scale: devices, chunks, compilation ---------------------------------------------------

@@ -94,11 +94,47 @@ def _weighted_corr(a, b, w):
     return jnp.where(var > 0, cov / jnp.sqrt(jnp.where(var > 0, var, 1.0)), jnp.nan)
 
 
+def correlation_from_cross(
+    cross: Float[Array, "*batch value value2"],
+) -> Float[Array, "*batch value value2"]:
+    """Correlations from the cross-products of centred columns; NaN where a column is
+    constant, 1 on the diagonal of the others."""
+    d = jnp.diagonal(cross, axis1=-2, axis2=-1)
+    return _correlation(cross, d[..., :, None] * d[..., None, :])
+
+
+def _correlation(cross, denom):
+    """cross / sqrt(denom), NaN where denom is 0; 1 on the diagonal unless NaN."""
+    corr = jnp.where(denom > 0, cross / jnp.sqrt(jnp.where(denom > 0, denom, 1.0)), jnp.nan)
+    return _unit_diagonal(corr)
+
+
+def _unit_diagonal(corr):
+    """1 on the diagonal, except for a constant value (a NaN row stays NaN)."""
+    eye = jnp.eye(corr.shape[-1], dtype=bool)
+    return jnp.where(eye & ~jnp.isnan(corr), 1.0, corr)
+
+
+def centred_midranks(
+    x: Float[Array, "scenario value"], w: Float[Array, " scenario"]
+) -> Float[Array, "value scenario"]:
+    """Weighted midranks of each value minus their weighted mean (x has no NaN where w > 0).
+
+    Example:
+        >>> r = centred_midranks(jnp.array([[1.0], [2.0], [2.0]]), jnp.ones(3))
+        >>> [float(v) for v in r[0]]
+        [-1.0, 0.5, 0.5]
+    """
+    valid = (~jnp.isnan(x).T).astype(x.dtype)
+    ranks = weighted_midranks(rank_index(x), jnp.broadcast_to(w, valid.shape))
+    return ranks - (ranks @ w / jnp.sum(w))[:, None]
+
+
 def _spearman_core(x, w, pairwise: bool):
-    index = rank_index(x)
-    valid = (~jnp.isnan(x).T).astype(x.dtype)  # (value, scenario)
-    n_values = x.shape[-1]
     if pairwise:
+        index = rank_index(x)
+        valid = (~jnp.isnan(x).T).astype(x.dtype)  # (value, scenario)
+
         # One row u at a time (memory O(V N), not O(V^2 N)): for each v, the weights keep
         # the samples where both u and v are present.
         def row(args):
@@ -111,17 +147,9 @@ def _spearman_core(x, w, pairwise: bool):
             ranks_v = weighted_midranks(index, pair_w)
             return _weighted_corr(ranks_u, ranks_v, pair_w)
 
-        corr = jax.lax.map(row, (*index, valid))
-    else:
-        wv = jnp.broadcast_to(w, valid.shape)
-        ranks = weighted_midranks(index, wv)
-        total = jnp.sum(w)
-        centred = ranks - (ranks @ w / total)[:, None]
-        cov = (centred * w) @ centred.T
-        sd = jnp.sqrt(jnp.diag(cov))
-        corr = jnp.where(sd[:, None] * sd[None, :] > 0, cov / jnp.outer(sd, sd), jnp.nan)
-    eye = jnp.eye(n_values, dtype=bool)
-    return jnp.where(eye & ~jnp.isnan(corr), 1.0, corr).astype(x.dtype)
+        return _unit_diagonal(jax.lax.map(row, (*index, valid))).astype(x.dtype)
+    centred = centred_midranks(x, w)
+    return correlation_from_cross((centred * w) @ centred.T).astype(x.dtype)
 
 
 @partial(jax.jit, static_argnames="pairwise")
@@ -350,27 +378,22 @@ def _spearman_many_core(ops, gidx, valid, w, pairwise: bool, slice_size: int):
         e = vw[:, :, None, :] * valid.T[None, None]
         cross = jnp.sum(e * y * jnp.swapaxes(y, 1, 2), axis=-1)
         var = jnp.sum(e * y * y, axis=-1)
-        denom = var * jnp.swapaxes(var, 1, 2)
-    else:
-        # the weighted mean of weighted midranks is exactly total / 2: centre at group level
-        ranks = _rank_product(wf, ops) - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
+        return _correlation(cross, var * jnp.swapaxes(var, 1, 2))
+    # the weighted mean of weighted midranks is exactly total / 2: centre at group level
+    ranks = _rank_product(wf, ops) - 0.5 * jnp.sum(wf, axis=-1, keepdims=True)
 
-        def covariances(args):
-            r, wi = args
-            # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA
-            # from fusing the gather into the product (5x slower)
-            y = jnp.take(r, flat).reshape(n_values, n) * jnp.sqrt(wi)
-            y = jax.lax.optimization_barrier(y)
-            return y @ y.T
+    def covariances(args):
+        r, wi = args
+        # y sqrt(w): the covariances are one symmetric product; the barrier keeps XLA
+        # from fusing the gather into the product (5x slower)
+        y = jnp.take(r, flat).reshape(n_values, n) * jnp.sqrt(wi)
+        y = jax.lax.optimization_barrier(y)
+        return y @ y.T
 
-        # the rank GEMM takes the whole stack (it reads ops once); the gathered ranks
-        # (V N floats per vector) go in slices that stay in cache
-        cross = jax.lax.map(covariances, (ranks, wf), batch_size=slice_size)
-        d = jnp.diagonal(cross, axis1=1, axis2=2)
-        denom = d[:, :, None] * d[:, None, :]
-    corr = jnp.where(denom > 0, cross / jnp.sqrt(jnp.where(denom > 0, denom, 1.0)), jnp.nan)
-    eye = jnp.eye(n_values, dtype=bool)
-    return jnp.where(eye & ~jnp.isnan(corr), 1.0, corr)
+    # the rank GEMM takes the whole stack (it reads ops once); the gathered ranks
+    # (V N floats per vector) go in slices that stay in cache
+    cross = jax.lax.map(covariances, (ranks, wf), batch_size=slice_size)
+    return correlation_from_cross(cross)
 
 
 @partial(jax.jit, static_argnames=("pairwise", "slice_size"))

@@ -41,6 +41,8 @@ from vatjax.errors import VatInputError
 from vatjax.kernels import (
     GroupPlan,
     VatMetrics,
+    centred_midranks,
+    correlation_from_cross,
     gain_gnd,
     group_plan,
     spearman,
@@ -87,7 +89,7 @@ class _Cells(NamedTuple):
     mask: np.ndarray  # (cell, value) bool: the target's entries
     direction: np.ndarray  # (cell,) float32
     present: np.ndarray  # (cell, scenario) bool
-    has_nan: bool
+    has_nan: bool  # NaN inside a cell's present scenarios
     layout: xr.DataArray  # the transposed shifts: dims (*cells, scenario, value)
 
 
@@ -100,6 +102,9 @@ def _cells(shifts: xr.DataArray) -> _Cells:
     mask = np.broadcast_to(mask, (*cell_shape, v)).reshape(-1, v)
     direction = np.broadcast_to(direction, cell_shape).reshape(-1).astype(np.float32)
     present = ~np.all(np.isnan(flat), axis=-1)
+    # absent scenarios weigh 0 in every resample: only NaN inside a cell's scenarios needs
+    # Spearman pair by pair
+    has_nan = has_nan and bool(np.isnan(flat[present]).any())
     return _Cells(flat, mask, direction, present, has_nan, x)
 
 
@@ -191,36 +196,52 @@ def _metrics(cfg: _Config, x, plan, w, mask, direction, eps):
     return _stat_vector(gain, gain_raw, gnd, coupling, vat, nvat, central)
 
 
-def _permuted(key, index, x, present, inverse):
-    """Each value's shifts shuffled across the cell's present scenarios (cell, scenario, value)."""
-    n_cells, n, n_values = x.shape
+def _sources(key, index, present, inverse, n_values):
+    """(cell, value, scenario): the scenario whose shift each slot takes in permutation
+    ``index``: each value shuffled across the cell's present scenarios, absent ones in
+    place; index -1 is the observed data."""
+    n_cells, n = present.shape
     pkey = jax.random.fold_in(key, jnp.maximum(index, 0))
     iota = jnp.arange(n, dtype=jnp.uint32)
 
-    def one_cell(c, xc, pc, inv):
+    def one_cell(c, pc, inv):
         bits = random_words(jax.random.fold_in(pkey, c), (n_values, n))
-        absent = jnp.broadcast_to((~pc).astype(jnp.uint32), bits.shape)
-        bits = jnp.where(absent > 0, jnp.uint32(0), bits)
-        # present scenarios in random order first, then the absent ones in place
-        *_, perm = jax.lax.sort((absent, bits, jnp.broadcast_to(iota, bits.shape)), num_keys=3)
-        src = jnp.take(perm, inv, axis=-1)  # (value, scenario): source scenario of each slot
-        return jnp.take_along_axis(xc.T, src.astype(jnp.int32), axis=-1).T
+        # present scenarios in random order first, then the absent ones (all-NaN rows,
+        # interchangeable); one sort key. Equal keys among the present ones (probability
+        # ~n^2 / 2^33 per value) keep the order the sort gives them.
+        keys = jnp.where(pc, jnp.minimum(bits, jnp.uint32(0xFFFFFFFE)), jnp.uint32(0xFFFFFFFF))
+        _, perm = jax.lax.sort((keys, jnp.broadcast_to(iota, bits.shape)), num_keys=1)
+        return jnp.take(perm, inv, axis=-1).astype(jnp.int32)
 
-    shuffled = jax.vmap(one_cell)(jnp.arange(n_cells), x, present, inverse)
-    return jnp.where(index < 0, x, shuffled)  # index -1: the observed data
+    src = jax.vmap(one_cell)(jnp.arange(n_cells), present, inverse)
+    return jnp.where(index < 0, jnp.arange(n, dtype=jnp.int32), src)
 
 
 def _permuted_metrics(cfg: _Config, key, idx, x, present, inverse):
     """(chunk, cell, V*V + V + 2): coupling, vat, nvat, centralization of permuted data."""
     w = present.astype(jnp.float32)
+    n_values = x.shape[-1]
 
-    def one(i):
-        coupling = spearman(_permuted(key, i, x, present, inverse), w, pairwise=cfg.pairwise)
+    def stats(coupling):
         vat, nvat, central = vat_from_coupling(coupling, include_diagonal=cfg.include_diagonal)
         flat = coupling.reshape(*coupling.shape[:-2], -1)
         return jnp.concatenate([flat, vat, nvat[..., None], central[..., None]], axis=-1)
 
-    return jax.lax.map(one, idx)
+    if cfg.pairwise:  # NaN inside scenarios: rank every permuted data set pair by pair
+
+        def one(i):
+            src = jnp.swapaxes(_sources(key, i, present, inverse, n_values), 1, 2)
+            return stats(spearman(jnp.take_along_axis(x, src, axis=1), w, pairwise=True))
+
+        return jax.lax.map(one, idx)
+    # a value's midranks move with its shifts: rank once, permute the ranks
+    scaled = jax.vmap(centred_midranks)(x, w) * jnp.sqrt(w)[:, None, :]
+
+    def one(i):
+        y = jnp.take_along_axis(scaled, _sources(key, i, present, inverse, n_values), axis=-1)
+        return stats(correlation_from_cross(y @ jnp.swapaxes(y, -1, -2)))
+
+    return jax.vmap(one)(idx)
 
 
 def _chunk_body(cfg: _Config):
