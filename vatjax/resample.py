@@ -259,10 +259,10 @@ def _chunk_body(cfg: _Config):
         w = jax.lax.switch(branch, generators, idx)
         return _metrics(cfg, x, GroupPlan(ops, gidx, valid), w, mask, direction, eps)
 
-    def body(idx, n_chunks, *args):
+    def body(idx, n_chunks, branch, fraction, key, first_cell, union, present, *rest):
         """The first n_chunks of this device's _CHUNKS_PER_CALL chunks, in one call."""
         idx = idx.reshape(_CHUNKS_PER_CALL, -1)
-        union, present = args[4], args[5]
+        args = (branch, fraction, key, first_cell, union, present, *rest)
         order = present_first(union if cfg.shared else present)  # one sort, not one per chunk
         shape = jax.eval_shape(lambda i: chunk(i, order, *args), idx[0])
         out = jnp.zeros((_CHUNKS_PER_CALL, *shape.shape), shape.dtype)
@@ -376,7 +376,7 @@ class _Engine:
                 cells.present.any(0) if union is None else union,
                 cells.present,
                 np.zeros((n_cells, n), np.int32),  # jackknife groups
-                np.tile(np.arange(n, dtype=np.int32), (n_cells, 1)),  # see _permuted
+                np.tile(np.arange(n, dtype=np.int32), (n_cells, 1)),  # see _sources
                 cells.x,
                 *plan,
                 cells.mask,
@@ -384,7 +384,6 @@ class _Engine:
             ],
             self.replicated,
         )
-        del plan
 
     def set_groups(self, groups: np.ndarray) -> None:
         self.args[3] = jax.device_put(np.asarray(groups, np.int32), self.replicated)
