@@ -125,8 +125,7 @@ def centred_midranks(
         >>> [float(v) for v in r[0]]
         [-1.0, 0.5, 0.5]
     """
-    valid = (~jnp.isnan(x).T).astype(x.dtype)
-    ranks = weighted_midranks(rank_index(x), jnp.broadcast_to(w, valid.shape))
+    ranks = weighted_midranks(rank_index(x), jnp.broadcast_to(w, x.T.shape))
     return ranks - (ranks @ w / jnp.sum(w))[:, None]
 
 
