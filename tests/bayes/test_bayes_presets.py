@@ -8,7 +8,7 @@ from vatjax.bayes import available_presets, load_preset
 from vatjax.bayes.presets import Preset
 from vatjax.errors import VatInputError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_presets_ship_and_load():
