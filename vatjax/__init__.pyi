@@ -11,12 +11,12 @@ from .data import shifts as shifts
 from .errors import VatInputError as VatInputError
 from .io import load as load
 from .io import save as save
-from .metrics import metrics_table as metrics_table
-from .metrics import vat as vat
+from .named import bootstrap as bootstrap
+from .named import metrics_table as metrics_table
+from .named import noise_floor as noise_floor
+from .named import uncertainty_table as uncertainty_table
+from .named import vat as vat
 from .report import write_report as write_report
-from .resample import bootstrap as bootstrap
-from .resample import noise_floor as noise_floor
-from .resample import uncertainty_table as uncertainty_table
 from .simulate import SimulatedStudy as SimulatedStudy
 from .simulate import simulate_study as simulate_study
 from .taxonomy import SCHWARTZ as SCHWARTZ

@@ -20,7 +20,7 @@ from rich.table import Table
 from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
 from vatjax.io import save, write_table
-from vatjax.metrics import metrics_table, vat
+from vatjax.named import metrics_table, vat
 from vatjax.simulate import simulate_study
 
 app = typer.Typer(
@@ -123,7 +123,7 @@ def vat_command(
     ``--bootstrap N`` adds intervals and standard errors, ``--null N`` the noise floor
     (permutation p-value of nVAT, its floor, and the value pairs that survive BH).
     """
-    from vatjax.resample import bootstrap, noise_floor, results_dataset, uncertainty_table
+    from vatjax.named import bootstrap, noise_floor, results_dataset, uncertainty_table
 
     judgments = load_judgments(
         file, scale=_parse_scale(scale), conditions=conditions, baseline=baseline

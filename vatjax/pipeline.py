@@ -31,9 +31,8 @@ import pandas as pd
 
 from vatjax.data import load_judgments, shifts
 from vatjax.io import atomic_path, save, write_table
-from vatjax.metrics import metrics_table, vat
+from vatjax.named import bootstrap, metrics_table, noise_floor, uncertainty_table, vat
 from vatjax.report import write_report
-from vatjax.resample import bootstrap, noise_floor, uncertainty_table
 from vatjax.simulate import simulate_study
 
 __all__ = ["DemoResult", "run_demo"]

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure
 from vatjax.data import taxonomy_of
 from vatjax.errors import VatInputError
 from vatjax.io import atomic_path, load
-from vatjax.metrics import metrics_table
+from vatjax.named import metrics_table
 
 __all__ = ["SECTIONS", "write_report"]
 
@@ -81,7 +81,7 @@ def _cells(result: xr.Dataset) -> list[tuple[str, str]]:
 
 
 def _vat_table(results: dict) -> _Section:
-    from vatjax.resample import uncertainty_table
+    from vatjax.named import uncertainty_table
 
     sec = _Section("VAT table")
     boot, null = results.get("bootstrap"), results.get("noise_floor")

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
-from vatjax.kernels import vat_from_coupling
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["SimulatedStudy", "simulate_study"]

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import vatjax
 from vatjax.bayes import ConvergenceWarning, compare, loo, summary
 from vatjax.cli import app
+from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
-from vatjax.kernels import vat_from_coupling
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from reference import gini as gini_reference
 from reference import tied_shifts, vat_reference
 
-from vatjax.kernels import (
+from vatjax.core import (
     gini,
     group_plan,
     spearman,

@@ -7,15 +7,14 @@ import pytest
 import scipy.stats
 from jax.extend.random import threefry_2x32
 
-from vatjax.errors import VatInputError
-from vatjax.weights import (
+from vatjax.core.random import random_words, threefry2x32
+from vatjax.core.schemes import (
     draw_weights,
     jackknife_groups,
     jackknife_weights,
-    random_words,
     resample_weights,
-    threefry2x32,
 )
+from vatjax.errors import VatInputError
 
 KEY = jax.random.key(7)
 
@@ -143,7 +142,7 @@ def test_jackknife_leave_one_out_and_groups():
     np.testing.assert_array_equal(np.asarray(jackknife_weights(groups, -1)), p)
 
     big = np.ones((1, 100), bool)
-    groups, g = jackknife_groups(big, 10, seed=3)
+    groups, g = jackknife_groups(big, 10, jax.random.key(3))
     assert g == 10
     np.testing.assert_array_equal(np.bincount(groups[0]), np.full(10, 10))
 

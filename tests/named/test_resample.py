@@ -9,11 +9,14 @@ import xarray as xr
 from reference import tied_shifts, vat_reference
 
 import vatjax
-from vatjax import resample
+from vatjax.core.metrics import NULL_METRICS, unpack
+from vatjax.core.permute import inverse_order, permutation_sources, permuted_stats
+from vatjax.core.schemes import jackknife_groups, jackknife_weights, resample_weights
+from vatjax.engine import evaluate, prepare
 from vatjax.errors import VatInputError
-from vatjax.resample import bootstrap, noise_floor
+from vatjax.named import bootstrap, noise_floor
+from vatjax.named.validate import shift_cells
 from vatjax.taxonomy import SCHWARTZ
-from vatjax.weights import jackknife_groups, jackknife_weights, resample_weights
 
 VALUES = list(SCHWARTZ.values)
 POWER = VALUES.index("Power")
@@ -64,49 +67,47 @@ def assert_cell_matches(fields, ref, atol=1e-5):
 @pytest.mark.parametrize("scheme", ["bootstrap", "subsample"])
 @pytest.mark.parametrize("nan_rate", [0.0, 0.15])
 @pytest.mark.parametrize("kernel", ["groups", "sort"])
-def test_replicates_equal_materialised_resamples(scheme, nan_rate, kernel, monkeypatch):
-    if kernel == "sort":
-        monkeypatch.setattr(resample, "_use_groups", lambda *a: False)
+def test_replicates_equal_materialised_resamples(scheme, nan_rate, kernel):
     x = tied_cells(nan_rate=nan_rate)
-    ds = bootstrap(
-        make_shifts(x),
-        n_resamples=3,
-        scheme=scheme,
-        interval="percentile",
-        keep_replicates=True,
-        seed=11,
-        quiet=True,
-    )
-    assert ds.attrs["coupling_engine"].startswith(
-        "spearman_many" if kernel == "groups" else "spearman"
-    )
+    cells = shift_cells(make_shifts(x)).cells
+    engine = prepare(cells, seed=11, n_reps_total=4, force_groups=kernel == "groups")
+    assert engine.grouped == (kernel == "groups")
+    stats = evaluate(engine, scheme, np.arange(3))
     present = ~np.isnan(x).all(-1)
     w = np.asarray(resample_weights(jax.random.key(11), 3, jnp.asarray(present), scheme=scheme))
     for b in range(3):
         for m in range(2):
             cell = x[m, 0]
             ref = vat_reference(np.repeat(cell, w[b, m, 0].astype(int), axis=0), [POWER], -1)
-            reps = {
-                k: ds[f"{k}_replicates"].isel(resample=b, model=m, intervention=0) for k in METRICS
-            }
-            assert_cell_matches(reps, ref)
+            assert_cell_matches(unpack(stats[b, m], 10), ref)
+    if kernel == "groups":  # the public path runs the same engine
+        ds = bootstrap(
+            make_shifts(x),
+            n_resamples=3,
+            scheme=scheme,
+            interval="percentile",
+            keep_replicates=True,
+            seed=11,
+            quiet=True,
+        )
+        assert ds.attrs["coupling_engine"].startswith("spearman_many")
+        for m in range(2):
+            got = ds["nvat_replicates"].isel(model=m, intervention=0).values
+            np.testing.assert_allclose(got, unpack(stats[:, m], 10)["nvat"], atol=1e-6)
 
 
 @pytest.mark.parametrize("nan_rate", [0.0, 0.15])
 def test_jackknife_replicates_equal_leave_one_out(nan_rate):
     x = tied_cells(nan_rate=nan_rate)
-    cells = resample._cells(make_shifts(x))
-    engine = resample._Engine(
-        cells, seed=0, max_memory=resample.DEFAULT_MAX_MEMORY, devices=None, n_reps_total=30
-    )
+    cells = shift_cells(make_shifts(x)).cells
     groups, g = jackknife_groups(cells.present)
-    engine.set_groups(groups)
-    stats = engine.run("jackknife", np.arange(g), 1e-3)
+    engine = prepare(cells, seed=0, n_reps_total=30, groups=groups)
+    stats = evaluate(engine, "jackknife", np.arange(g))
     for j in range(0, g, 4):
         for m in range(2):
             keep = np.asarray(jackknife_weights(groups, j))[m].astype(bool)
             ref = vat_reference(x[m, 0][keep], [POWER], -1)
-            assert_cell_matches(resample._unstack(stats[j, m], 10), ref)
+            assert_cell_matches(unpack(stats[j, m], 10), ref)
 
 
 def test_estimate_equals_vat_and_conventions_are_recorded():
@@ -216,8 +217,10 @@ def test_intervals_agree_with_scipy_bootstrap_within_monte_carlo_error(interval)
         # independent runs; BCa adds the noise of z0 (x 1.3); the statistic lives on a
         # lattice, so add one lattice step
         step = np.min(np.diff(np.unique(reps)))
-        for s, p, want in [("lower", 0.025, res.confidence_interval.low),
-                           ("upper", 0.975, res.confidence_interval.high)]:  # fmt: skip
+        for s, p, want in [
+            ("lower", 0.025, res.confidence_interval.low),
+            ("upper", 0.975, res.confidence_interval.high),
+        ]:
             slope = (np.quantile(reps, p + 0.01) - np.quantile(reps, p - 0.01)) / 0.02
             sd = np.sqrt(p * (1 - p) / b) * slope * np.sqrt(2) * 1.3
             assert abs(float(ours.sel(stat=s)) - want) < 5 * sd + step, (name, s)
@@ -287,22 +290,19 @@ def test_noise_floor_detects_coupling_and_matches_scipy_fdr():
     ).item()
 
 
-def permutation_sources(cells, index, seed=0):
-    first = np.argsort(~cells.present, axis=-1, kind="stable")
-    inverse = np.argsort(first, axis=-1, kind="stable")
-    src = resample._sources(
+def sources(cells, index, seed=0):
+    inverse = inverse_order(cells.present)
+    src = permutation_sources(
         jax.random.key(seed), index, jnp.asarray(cells.present), jnp.asarray(inverse), 10
     )
     return np.asarray(src)
 
 
 def test_permutation_shuffles_each_value_within_present_scenarios():
-    cells = resample._cells(make_shifts(tied_cells(nan_rate=0.2, n=25)))
-    src = permutation_sources(cells, 3)
+    cells = shift_cells(make_shifts(tied_cells(nan_rate=0.2, n=25))).cells
+    src = sources(cells, 3)
     n = cells.x.shape[1]
-    np.testing.assert_array_equal(
-        permutation_sources(cells, -1), np.broadcast_to(np.arange(n), src.shape)
-    )
+    np.testing.assert_array_equal(sources(cells, -1), np.broadcast_to(np.arange(n), src.shape))
     for c in range(2):
         present = cells.present[c]
         for v in range(10):
@@ -318,23 +318,23 @@ def test_permuted_ranks_equal_spearman_of_permuted_data(absent):
     x = tied_cells(nan_rate=0.0, n=40)
     if absent:
         x[1, 0, [3, 17]] = np.nan  # scenarios the second cell does not have
-    cells = resample._cells(make_shifts(x))
+    cells = shift_cells(make_shifts(x)).cells
     assert not cells.has_nan
-    cfg = resample._Config(False, False, False, False, False, 1)
-    first = np.argsort(~cells.present, axis=-1, kind="stable")
-    inverse = jnp.asarray(np.argsort(first, axis=-1, kind="stable"))
+    inverse = jnp.asarray(inverse_order(cells.present))
     key, idx = jax.random.key(5), jnp.arange(-1, 4)
     present = jnp.asarray(cells.present)
     stats = np.asarray(
-        resample._permuted_metrics(cfg, key, idx, jnp.asarray(cells.x), present, inverse)
+        permuted_stats(
+            key, idx, jnp.asarray(cells.x), present, inverse, pairwise=False, include_diagonal=False
+        )
     )
     for k, i in enumerate(np.asarray(idx)):
-        src = permutation_sources(cells, int(i), seed=5)
+        src = sources(cells, int(i), seed=5)
         for c in range(2):
             xs = np.take_along_axis(cells.x[c].T, src[c], axis=-1).T
             keep = cells.present[c]
             ref = vat_reference(xs[keep], [POWER], -1)
-            got = resample._unstack(np.concatenate([[0, 0], np.zeros(10), stats[k, c]]), 10)
+            got = unpack(stats[k, c], 10, NULL_METRICS)
             np.testing.assert_allclose(got["coupling"], ref["coupling"], atol=1e-5)
             np.testing.assert_allclose(got["nvat"], ref["nvat"], atol=1e-5)
 
@@ -486,19 +486,44 @@ def test_cli_vat_adds_interval_se_and_noise_floor_columns(tmp_path):
     from vatjax.cli import app
 
     study = vatjax.simulate_study(
-        seed=1, n_models=1, n_scenarios=25, targets=[("Power", -1)], strategies=["p"],
-        effects=(1.0,), coupling=0.2,
-    )  # fmt: skip
+        seed=1,
+        n_models=1,
+        n_scenarios=25,
+        targets=[("Power", -1)],
+        strategies=["p"],
+        effects=(1.0,),
+        coupling=0.2,
+    )
     table = tmp_path / "j.csv"
     study.table.to_csv(table, index=False)
-    args = ["vat", str(table), "--bootstrap", "200", "--scheme", "subsample", "--interval", "bca",
-            "--null", "50", "--seed", "3"]  # fmt: skip
+    args = [
+        "vat",
+        str(table),
+        "--bootstrap",
+        "200",
+        "--scheme",
+        "subsample",
+        "--interval",
+        "bca",
+        "--null",
+        "50",
+        "--seed",
+        "3",
+    ]
     runner = CliRunner()
     res = runner.invoke(app, [*args, "-o", str(tmp_path / "out.csv")], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     out = pd.read_csv(tmp_path / "out.csv")
-    for col in ["gain_lower", "gain_upper", "gain_se", "nvat_lower", "nvat_se", "nvat_p",
-                "nvat_floor", "pairs_significant"]:  # fmt: skip
+    for col in [
+        "gain_lower",
+        "gain_upper",
+        "gain_se",
+        "nvat_lower",
+        "nvat_se",
+        "nvat_p",
+        "nvat_floor",
+        "pairs_significant",
+    ]:
         assert out[col].notna().all(), col
     assert (out["gain_lower"] <= out["gain"]).all() and (out["gain"] <= out["gain_upper"]).all()
     assert ((out["nvat_p"] > 0) & (out["nvat_p"] <= 1)).all()

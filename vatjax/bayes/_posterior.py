@@ -1,8 +1,8 @@
 """Per-draw read-outs of a fit: posterior VAT, cell log-likelihood, predictive replicates.
 
 Each posterior draw goes through the model's own :func:`~vatjax.bayes._model.derive`,
-then through the same kernels as the point metrics (:func:`vatjax.kernels.gain_gnd`,
-:func:`vatjax.kernels.vat_from_coupling`), so the posterior VAT is computed exactly as
+then through the same kernels as the point metrics (:func:`vatjax.core.metrics.gain_gnd`,
+:func:`vatjax.core.metrics.vat_from_coupling`), so the posterior VAT is computed exactly as
 ``vatjax.vat`` computes the point VAT, with the latent coupling Omega in place of the
 Spearman matrix of noisy shifts.
 """
@@ -17,7 +17,7 @@ import xarray as xr
 from vatjax.bayes._data import BayesData
 from vatjax.bayes._model import derive, expected_score, loo_log_lik, predictive_draw
 from vatjax.bayes.presets import Preset
-from vatjax.kernels import gain_gnd, vat_from_coupling
+from vatjax.core.metrics import gain_gnd, vat_from_coupling
 
 _VAT_ATTRS = {
     "gain": ("posterior Gain: direction x mean expected shift of the target", "phi"),

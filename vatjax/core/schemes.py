@@ -1,8 +1,9 @@
-"""Resampling weights over scenarios, drawn from a JAX PRNG key (DESIGN: weights are the
-one abstraction).
+"""Resampling schemes: each is a weight vector over scenarios (DESIGN: weights are the one
+abstraction), drawn from a JAX PRNG key.
 
-Every scheme is a weight vector over samples (the ``scenario`` dim), and the same weight
-applies to every value of a sample (a cluster bootstrap over scenarios):
+The same weight applies to every value of a sample (a cluster bootstrap over scenarios).
+A scheme is a small pure object (:class:`Bootstrap`, :class:`Subsample`,
+:class:`BayesianBootstrap`): a ``draw`` and whether its weights are ``integer``.
 
 - ``bootstrap``: multinomial counts, n draws with replacement from the n present samples;
 - ``subsample``: 0/1 weights, m = floor(fraction n) samples without replacement
@@ -26,27 +27,35 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from vatjax.core.random import random_words
 from vatjax.errors import VatInputError
 
 __all__ = [
+    "JACKKNIFE_FOLD",
     "SCHEMES",
+    "BayesianBootstrap",
+    "Bootstrap",
+    "Subsample",
+    "check_scheme",
     "draw_chunk",
     "draw_weights",
     "jackknife_groups",
     "jackknife_weights",
+    "make_scheme",
     "present_first",
-    "random_words",
     "resample_weights",
-    "threefry2x32",
 ]
 
 SCHEMES = ("bootstrap", "subsample", "bayesian")
+JACKKNIFE_FOLD = 0xFFFFFFFF  # jackknife groups: fold_in(key, this); resample numbers stay below
 _POISSON_TERMS = 14  # P(Poisson(<=1) >= 14) < 2e-12: the last entry takes that tail
 
 
@@ -58,63 +67,6 @@ def check_scheme(scheme: str, fraction: float) -> None:
         raise VatInputError(
             f"fraction must lie in (0, 1) (m = fraction x n samples per subsample), got {fraction}"
         )
-
-
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-
-
-def threefry2x32(k1, k2, x1, x2):
-    """The Threefry-2x32 hash (20 rounds, Salmon et al. 2011), unrolled, on uint32 arrays.
-
-    The same function as JAX's ``threefry2x32`` primitive (tests check it bit for bit);
-    JAX lowers that primitive on the CPU as a rolled loop that XLA cannot fuse, which
-    costs about 4 ns per word, while this fuses into the consumer's loop.
-
-    Example:
-        >>> import numpy as np, jax.numpy as jnp
-        >>> y1, y2 = threefry2x32(np.uint32(0), np.uint32(0), jnp.zeros(2, jnp.uint32),
-        ...                       jnp.zeros(2, jnp.uint32))
-        >>> hex(int(y1[0])), hex(int(y2[0]))  # the Random123 known-answer test
-        ('0x6b200159', '0x99ba4efe')
-    """
-    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
-    x1, x2 = x1 + ks[0], x2 + ks[1]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x1 = x1 + x2
-            x2 = x1 ^ ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r)))
-        x1 = x1 + ks[(i + 1) % 3]
-        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
-    return x1, x2
-
-
-def random_words(key, shape: tuple[int, ...]) -> Array:
-    """Uniform uint32 words from a key: both words of every Threefry-2x32 block.
-
-    Equal to ``jax.extend.random.threefry_2x32(key_data, arange(size))`` (JAX's
-    non-partitionable layout: block j hashes counters (j, j + size / 2)). Where
-    ``jax.random.bits`` spends a whole block per 32-bit word, this uses both, and the
-    hash is unrolled (:func:`threefry2x32`). Keys of another implementation fall back
-    to ``jax.random.bits``. The words are materialised (an optimisation barrier), so a
-    draw used twice (a sum and a scatter) does not hash twice.
-
-    Example:
-        >>> import jax
-        >>> w = random_words(jax.random.key(0), (2, 3))
-        >>> w.shape, str(w.dtype)
-        ((2, 3), 'uint32')
-    """
-    if str(jax.random.key_impl(key)) != "threefry2x32":
-        words = jax.random.bits(key, shape, jnp.uint32)
-    else:
-        size = math.prod(shape)
-        half = (size + 1) // 2
-        k = jax.random.key_data(key)
-        count = jnp.arange(half, dtype=jnp.uint32)
-        # counters (j, j + half); an odd size pads the last pair with 0, as JAX does
-        y1, y2 = threefry2x32(k[0], k[1], count, (count + np.uint32(half)) % np.uint32(size))
-        words = jnp.concatenate([y1, y2 if size % 2 == 0 else y2[:-1]]).reshape(shape)
-    return jax.lax.optimization_barrier(words)
 
 
 def _counts(key, present: Bool[Array, " scenario"], order, attempt=0) -> Float[Array, " scenario"]:
@@ -179,18 +131,80 @@ def _bayesian(key, present):
     return e * (n / jnp.where(total > 0, total, 1.0))
 
 
-def _one(key, present, order, scheme: str, fraction, attempt):
-    if scheme == "bootstrap":
+class Bootstrap(eqx.Module):
+    """Multinomial(n; 1/n, ..., 1/n) counts over the present samples (see ``_counts``).
+
+    An attempt is rejected with probability ~3e-5 (NaN weights) and redrawn by
+    :func:`draw_chunk` with ``attempt=1``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> present = jnp.ones(6, bool)
+        >>> w = Bootstrap().draw(jax.random.key(0), present, present_first(present))
+        >>> float(w.sum())
+        6.0
+    """
+
+    integer: ClassVar[bool] = True
+    may_reject: ClassVar[bool] = True
+
+    def draw(self, key, present, order, attempt=0):
         return _counts(key, present, order, attempt)
-    if scheme == "subsample":
-        return _subsample(key, present, fraction)
-    return _bayesian(key, present)
 
 
-def _draw(key, index, present, base, order, scheme: str, fraction, shared: bool, attempt,
-          first_cell):  # fmt: skip
+class Subsample(eqx.Module):
+    """0/1 weights on m = floor(fraction n) present samples, without replacement.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> present = jnp.ones(10, bool)
+        >>> float(Subsample(0.8).draw(jax.random.key(0), present, present_first(present)).sum())
+        8.0
+    """
+
+    fraction: Float[Array, ""] | float = 0.8
+    integer: ClassVar[bool] = True
+    may_reject: ClassVar[bool] = False
+
+    def draw(self, key, present, order, attempt=0):
+        return _subsample(key, present, self.fraction)
+
+
+class BayesianBootstrap(eqx.Module):
+    """Dirichlet(1) weights on the present samples, scaled to sum to n.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> present = jnp.ones(4, bool)
+        >>> w = BayesianBootstrap().draw(jax.random.key(0), present, present_first(present))
+        >>> round(float(w.sum()), 4)
+        4.0
+    """
+
+    integer: ClassVar[bool] = False
+    may_reject: ClassVar[bool] = False
+
+    def draw(self, key, present, order, attempt=0):
+        return _bayesian(key, present)
+
+
+def make_scheme(name: str, fraction=0.8) -> Bootstrap | Subsample | BayesianBootstrap:
+    """The scheme object of a scheme name (``bootstrap``, ``subsample``, ``bayesian``).
+
+    Example:
+        >>> make_scheme("subsample", 0.5).fraction
+        0.5
+    """
+    return {
+        "bootstrap": Bootstrap,
+        "subsample": lambda: Subsample(fraction),
+        "bayesian": BayesianBootstrap,
+    }[name]()
+
+
+def _draw(key, index, present, base, order, scheme, shared: bool, attempt, first_cell):
     rkey = jax.random.fold_in(key, index)
-    one = partial(_one, scheme=scheme, fraction=fraction, attempt=attempt)
+    one = partial(scheme.draw, attempt=attempt)
     if shared:
         return jnp.broadcast_to(one(rkey, base, order), present.shape) * present.astype(jnp.float32)
     cells = first_cell + jnp.arange(base.shape[0])
@@ -214,9 +228,8 @@ def draw_chunk(
     key,
     indices: Int[Array, " resample"],
     present: Bool[Array, "*cell scenario"],
+    scheme: Bootstrap | Subsample | BayesianBootstrap,
     *,
-    scheme: str = "bootstrap",
-    fraction: float = 0.8,
     shared: bool = False,
     first_cell: int = 0,
     union: Bool[Array, " scenario"] | None = None,
@@ -228,8 +241,7 @@ def draw_chunk(
         key: a JAX PRNG key (``jax.random.key(seed)``).
         indices: the resamples' numbers; resample b is the same whatever the chunking.
         present: which samples each cell has (leading dims are cells).
-        scheme: ``bootstrap``, ``subsample`` or ``bayesian``.
-        fraction: m / n for ``subsample``.
+        scheme: a scheme object (:func:`make_scheme`).
         shared: one weight vector for all cells (they must share their scenarios):
             the joint resampling that keeps differences between cells honest.
         first_cell: the number of the first cell (cells are drawn with
@@ -242,7 +254,7 @@ def draw_chunk(
     Example:
         >>> import jax, jax.numpy as jnp
         >>> w = draw_chunk(jax.random.key(1), jnp.arange(3), jnp.ones((2, 5), bool),
-        ...                scheme="subsample")
+        ...                Subsample(0.8))
         >>> w.shape, [float(s) for s in w[0].sum(-1)]
         ((3, 2, 5), [4.0, 4.0])
     """
@@ -252,11 +264,17 @@ def draw_chunk(
         base = present.reshape(-1, present.shape[-1])
     order = present_first(base) if order is None else order.reshape(base.shape)
     draw = partial(
-        _draw, key, present=present, base=base, order=order, scheme=scheme, fraction=fraction,
-        shared=shared, first_cell=first_cell,
-    )  # fmt: skip
+        _draw,
+        key,
+        present=present,
+        base=base,
+        order=order,
+        scheme=scheme,
+        shared=shared,
+        first_cell=first_cell,
+    )
     w = jax.vmap(lambda i: draw(i, attempt=0))(indices)
-    if scheme != "bootstrap":
+    if not scheme.may_reject:
         return w
     # a rejected bootstrap attempt (~3e-5 per resample and cell) is redrawn; the chunk
     # pays for the second attempt only when one of its rows needs it
@@ -277,7 +295,7 @@ def draw_weights(
     fraction: float = 0.8,
     shared: bool = False,
 ) -> Float[Array, "*cell scenario"]:
-    """The weights of resample number ``index`` (one row of :func:`draw_chunk`).
+    """The weights of resample number ``index`` (one row of :func:`resample_weights`).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -286,7 +304,7 @@ def draw_weights(
         [4.0, 4.0]
     """
     index = jnp.asarray(index)[None]
-    return draw_chunk(key, index, present, scheme=scheme, fraction=fraction, shared=shared)[0]
+    return draw_chunk(key, index, present, make_scheme(scheme, fraction), shared=shared)[0]
 
 
 def resample_weights(
@@ -316,18 +334,20 @@ def resample_weights(
 
 @partial(jax.jit, static_argnums=(4, 5))
 def _draw_many(key, idx, present, fraction, scheme: str, shared: bool):
-    return draw_chunk(key, idx, present, scheme=scheme, fraction=fraction, shared=shared)
+    return draw_chunk(key, idx, present, make_scheme(scheme, fraction), shared=shared)
 
 
 def jackknife_groups(
-    present: np.ndarray, n_groups: int | None = None, seed: int = 0
+    present: np.ndarray, n_groups: int | None = None, key=None
 ) -> tuple[np.ndarray, int]:
-    """Assign each cell's present samples to jackknife groups (host-side numpy).
+    """Assign each cell's present samples to jackknife groups.
 
     ``n_groups=None`` (or at least n) is the leave-one-out jackknife: group = the sample's
     position among the present ones. Fewer groups delete a random ~n/G samples at a time
     (the delete-a-group jackknife), which estimates the same BCa acceleration at a cost of
-    G instead of n evaluations. Absent samples get group -1.
+    G instead of n evaluations; the random assignment of cell c comes from
+    ``fold_in(fold_in(key, JACKKNIFE_FOLD), c)`` (the resampling key of the same seed).
+    Absent samples get group -1.
 
     Returns:
         ``(groups, G)``: groups (*cell, scenario) int32, and the number of groups G.
@@ -342,14 +362,16 @@ def jackknife_groups(
     n_groups = n_max if n_groups is None else min(int(n_groups), n_max)
     if n_groups < 1 and n_max > 0:
         raise VatInputError(f"jackknife needs at least 1 group, got {n_groups}")
-    rng = np.random.default_rng(seed)
     groups = np.full(flat.shape, -1, np.int32)
+    jkey = jax.random.fold_in(jax.random.key(0) if key is None else key, JACKKNIFE_FOLD)
     for c, row in enumerate(flat):
         idx = np.flatnonzero(row)
         if n_groups >= len(idx):
             groups[c, idx] = np.arange(len(idx))
-        else:
-            groups[c, idx] = rng.permutation(len(idx)) % n_groups
+        else:  # a uniform random permutation: the ranks of random words
+            words = np.asarray(random_words(jax.random.fold_in(jkey, c), (len(idx),)))
+            rank = np.argsort(np.argsort(words, kind="stable"), kind="stable")
+            groups[c, idx] = rank % n_groups
     return groups.reshape(present.shape), max(n_groups, 1)
 
 

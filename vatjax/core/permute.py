@@ -1,0 +1,100 @@
+"""The permutation null of the coupling (VAT_SPEC section 4): each value's shifts shuffled
+across a cell's present scenarios independently, drawn from a JAX key.
+
+Example:
+    >>> import jax, jax.numpy as jnp, numpy as np
+    >>> present = jnp.ones((1, 5), bool)
+    >>> src = permutation_sources(jax.random.key(0), 0, present, inverse_order(present), 2)
+    >>> sorted(int(i) for i in src[0, 0])
+    [0, 1, 2, 3, 4]
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from vatjax.core.metrics import NULL_METRICS, pack, vat_from_coupling
+from vatjax.core.random import random_words
+from vatjax.core.ranks import centred_midranks, correlation_from_cross, spearman
+
+__all__ = ["inverse_order", "permutation_sources", "permuted_stats"]
+
+
+def inverse_order(present: np.ndarray) -> np.ndarray:
+    """The inverse of the order that puts each cell's present scenarios first (host numpy):
+    slot i of a permutation takes the (inverse[i])-th entry of that order.
+
+    Example:
+        >>> [int(i) for i in inverse_order(np.array([False, True, True]))]
+        [2, 0, 1]
+    """
+    first = np.argsort(~np.asarray(present), axis=-1, kind="stable")
+    return np.argsort(first, axis=-1, kind="stable").astype(np.int32)
+
+
+def permutation_sources(
+    key,
+    index: Int[Array, ""],
+    present: Bool[Array, "cell scenario"],
+    inverse: Int[Array, "cell scenario"],
+    n_values: int,
+) -> Int[Array, "cell value scenario"]:
+    """The scenario whose shift each slot takes in permutation ``index``: each value
+    shuffled across the cell's present scenarios, absent ones in place; index -1 is the
+    observed data. Permutation p of cell c uses ``fold_in(fold_in(key, p), c)``."""
+    n_cells, n = present.shape
+    pkey = jax.random.fold_in(key, jnp.maximum(index, 0))
+    iota = jnp.arange(n, dtype=jnp.uint32)
+
+    def one_cell(c, pc, inv):
+        bits = random_words(jax.random.fold_in(pkey, c), (n_values, n))
+        # present scenarios in random order first, then the absent ones (all-NaN rows,
+        # interchangeable); one sort key. Equal keys among the present ones (probability
+        # ~n^2 / 2^33 per value) keep the order the sort gives them.
+        keys = jnp.where(pc, jnp.minimum(bits, jnp.uint32(0xFFFFFFFE)), jnp.uint32(0xFFFFFFFF))
+        _, perm = jax.lax.sort((keys, jnp.broadcast_to(iota, bits.shape)), num_keys=1)
+        return jnp.take(perm, inv, axis=-1).astype(jnp.int32)
+
+    src = jax.vmap(one_cell)(jnp.arange(n_cells), present, inverse)
+    return jnp.where(index < 0, jnp.arange(n, dtype=jnp.int32), src)
+
+
+def permuted_stats(
+    key,
+    indices: Int[Array, " permutation"],
+    x: Float[Array, "cell scenario value"],
+    present: Bool[Array, "cell scenario"],
+    inverse: Int[Array, "cell scenario"],
+    *,
+    pairwise: bool,
+    include_diagonal: bool,
+) -> Float[Array, "permutation cell stat"]:
+    """Stat vectors (:data:`~vatjax.core.metrics.NULL_METRICS`, packed) of the permutations
+    ``indices``. Without NaN inside scenarios (``pairwise=False``) a value's midranks move
+    with its shifts: the data are ranked once and the ranks permuted."""
+    w = present.astype(jnp.float32)
+    n_values = x.shape[-1]
+
+    def stats(coupling):
+        vat, nvat, central = vat_from_coupling(coupling, include_diagonal=include_diagonal)
+        fields = {"coupling": coupling, "vat": vat, "nvat": nvat, "centralization": central}
+        return pack(fields, NULL_METRICS)
+
+    if pairwise:  # NaN inside scenarios: rank every permuted data set pair by pair
+
+        def one(i):
+            src = jnp.swapaxes(permutation_sources(key, i, present, inverse, n_values), 1, 2)
+            return stats(spearman(jnp.take_along_axis(x, src, axis=1), w, pairwise=True))
+
+        return jax.lax.map(one, indices)
+    scaled = jax.vmap(centred_midranks)(x, w) * jnp.sqrt(w)[:, None, :]
+
+    def one(i):
+        src = permutation_sources(key, i, present, inverse, n_values)
+        y = jnp.take_along_axis(scaled, src, axis=-1)
+        return stats(correlation_from_cross(y @ jnp.swapaxes(y, -1, -2)))
+
+    return jax.vmap(one)(indices)

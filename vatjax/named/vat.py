@@ -1,0 +1,80 @@
+"""The VAT metrics with named dims: shifts in, a Dataset out (VAT_SPEC sections 2-3).
+
+Example:
+    >>> import vatjax
+    >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
+    >>> res = vatjax.vat(vatjax.shifts(vatjax.load_judgments(study.table)))
+    >>> sorted(res.data_vars)[:4]
+    ['centralization', 'coupling', 'gain', 'gain_below_eps']
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import pandas as pd
+import xarray as xr
+
+from vatjax.core.metrics import vat_metrics
+from vatjax.errors import VatInputError
+from vatjax.named.schema import conventions, metrics_dataset
+from vatjax.named.validate import target_inputs
+
+__all__ = ["metrics_table", "vat"]
+
+
+def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e-3) -> xr.Dataset:
+    """The Value Alignment Tax metrics of every model x intervention (VAT_SPEC 2-3).
+
+    Args:
+        shifts: from :func:`vatjax.shifts` (value or micro_value level).
+        include_diagonal: keep R[u, u] = 1 in VAT and nVAT (the paper's printed formula);
+            the default leaves it out (the convention that matches the paper's Table 2).
+        eps: |Gain| below this (phi scale) makes GND NaN and sets ``gain_below_eps``.
+
+    Returns:
+        Dataset with gain, gain_raw, gain_below_eps, n_samples, nvat, centralization
+        (model, intervention), gnd and vat (+ value), coupling (+ value, value2).
+
+    Example:
+        >>> import vatjax
+        >>> study = vatjax.simulate_study(seed=1, n_models=1, n_scenarios=20)
+        >>> res = vatjax.vat(vatjax.shifts(vatjax.load_judgments(study.table)))
+        >>> res["coupling"].dims
+        ('model', 'intervention', 'value', 'value2')
+    """
+    if not eps >= 0:
+        raise VatInputError(f"eps must be >= 0, got {eps}")
+    x, mask, direction, has_nan = target_inputs(shifts)
+    values = jnp.asarray(x.values, jnp.float32)
+    m = vat_metrics(
+        values,
+        jnp.ones(values.shape[-2], jnp.float32),
+        jnp.asarray(mask),
+        jnp.asarray(direction),
+        eps,
+        include_diagonal=include_diagonal,
+        pairwise=has_nan,
+    )
+    ds = metrics_dataset(m._asdict(), x)
+    ds.attrs = conventions(
+        shifts.attrs, shifts.dims[-1], include_diagonal=include_diagonal, eps=eps
+    )
+    return ds
+
+
+def metrics_table(result: xr.Dataset) -> pd.DataFrame:
+    """One row per observed model x intervention: metadata and the scalar metrics.
+
+    Example:
+        >>> import vatjax
+        >>> s = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
+        >>> t = vatjax.metrics_table(vatjax.vat(vatjax.shifts(vatjax.load_judgments(s.table))))
+        >>> list(t.columns[:4])
+        ['model', 'intervention', 'strategy', 'target']
+    """
+    scalars = [v for v in result.data_vars if set(result[v].dims) == {"model", "intervention"}]
+    df = result[scalars].to_dataframe().reset_index()
+    meta = ["model", "intervention", "strategy", "target", "direction"]
+    df = df[[*meta, *[c for c in df.columns if c not in meta]]]
+    df = df[df["n_samples"] > 0].reset_index(drop=True)
+    return df.astype({"n_samples": int}) if "n_samples" in df else df
