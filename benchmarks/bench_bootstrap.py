@@ -16,8 +16,13 @@ sweep over samples (1,000 to 100,000; rows of the paper-scale cell drawn with
 replacement, so the tie structure stays that of Likert shifts) and resamples (1,000 to
 100,000). Prints Markdown tables for ``benchmarks/RESULTS.md``.
 
+With ``--against REF`` it times only vatjax, on this tree and on the git commit REF (a
+temporary worktree imported through PYTHONPATH), alternating runs in the same session, and
+prints both with their ratio: the check that a change of structure kept the speed.
+
 Usage:
     .venv/bin/python benchmarks/bench_bootstrap.py              # everything (~15 min)
+    .venv/bin/python benchmarks/bench_bootstrap.py --devices 2 --against b29603e
     .venv/bin/python benchmarks/bench_bootstrap.py --quick      # smaller sweep
     .venv/bin/python benchmarks/bench_bootstrap.py --devices 2  # shard over 2 host devices
 """
@@ -139,9 +144,14 @@ def _rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_worker(data: Path, devices: int, task: str, n: int = 0, b: int = 0) -> dict:
+def run_worker(
+    data: Path, devices: int, task: str, n: int = 0, b: int = 0, source: Path | None = None
+) -> dict:
+    """One worker in a fresh process; ``source`` imports vatjax from that tree instead."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     cmd = [sys.executable, __file__, "--worker", task, "--data", str(data)]
     cmd += ["--n", str(n), "--b", str(b)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -149,6 +159,44 @@ def run_worker(data: Path, devices: int, task: str, n: int = 0, b: int = 0) -> d
     if res.returncode or not line:
         raise RuntimeError(f"worker failed:\n{res.stdout}\n{res.stderr}")
     return json.loads(line[-1][7:])
+
+
+def against(data: Path, devices: int, ref: str, repeats: int) -> None:
+    """This tree against commit ``ref``, alternating fresh processes; prints a table."""
+    repo = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", ref], check=True,
+                         capture_output=True, text=True).stdout.strip()  # fmt: skip
+    tree = Path(tempfile.gettempdir()) / f"vatjax-at-{sha}"
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), sha],
+                       check=True, capture_output=True)  # fmt: skip
+    runs: dict[str, list[dict]] = {"this tree": [], sha: []}
+    for _ in range(repeats):
+        runs["this tree"].append(run_worker(data, devices, "paper"))
+        runs[sha].append(run_worker(data, devices, "paper", source=tree))
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\n### Bootstrap engine: this tree against {sha}, {date}\n")
+    print(f"Command: `.venv/bin/python benchmarks/bench_bootstrap.py --devices {devices} "
+          f"--against {ref} --repeats {repeats}`  ")  # fmt: skip
+    print(f"Machine: {machine()}; load average at the end: {os.getloadavg()[0]:.1f}.  ")
+    print(f"One cell, {N_PAPER:,} x 10, {B_PAPER:,} resamples, BCa (1,000 jackknife groups), "
+          f"every metric; fresh processes alternating, {repeats} of each.\n")  # fmt: skip
+    print("| code | warm runs (s) | median warm (s) | median cold (s) | peak RSS (GiB) |")
+    print("|---|---|---:|---:|---:|")
+    med = {}
+    for name, rs in runs.items():
+        med[name] = float(np.median([r["warm_s"] for r in rs]))
+        warm = ", ".join(f"{r['warm_s']:.2f}" for r in rs)
+        cold = float(np.median([r["cold_s"] for r in rs]))
+        rss = max(r["peak_rss"] for r in rs) / 1024**3
+        print(f"| {name} | {warm} | {med[name]:.2f} | {cold:.2f} | {rss:.2f} |")
+    pairs = list(zip(runs["this tree"], runs[sha], strict=True))
+    same = all(a[k][0] == b[k][0] for a, b in pairs for k in ("nvat", "gain"))
+    bounds = max(abs(x - y) for a, b in pairs for k in ("nvat", "gain") for x, y in
+                 zip(a[k][1:3], b[k][1:3], strict=True))  # fmt: skip
+    print(f"\nThis tree / {sha}: {med['this tree'] / med[sha]:.3f} (median warm time). "
+          f"Estimates identical: {same}; largest difference of an interval bound "
+          f"(nVAT, gain): {bounds:.2g} (the BCa jackknife groups are random draws).")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------
@@ -295,6 +343,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller scaling sweep")
     ap.add_argument("--devices", type=int, default=1, help="host devices to shard over")
+    ap.add_argument("--against", default=None, help="git ref: time vatjax here and there only")
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each with --against")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -311,6 +361,8 @@ def main() -> None:
     t = time.perf_counter()
     data = paper_cell(tmp / f"paper-cell-{N_PAPER}.nc")
     print(f"# data ready in {time.perf_counter() - t:.0f} s: {data}", file=sys.stderr)
+    if args.against:
+        return against(data, args.devices, args.against, args.repeats)
     shifts = _as_array(vatjax.load(data))
     x = shifts.values[0, 0].astype(np.float64)
     target = list(shifts["value"].values).index(str(shifts["target"].values[0]))

@@ -160,3 +160,16 @@ def test_bad_arguments(kwargs, match):
         resample_weights(KEY, 5, jnp.ones(5, bool), **kwargs)
     with pytest.raises(VatInputError, match="n_resamples"):
         resample_weights(KEY, 0, jnp.ones(5, bool))
+
+
+def test_jackknife_groups_come_from_the_key():
+    """Delete-a-group assignments are reproducible from the key and change with it."""
+    present = np.ones((2, 50), bool)
+    present[1, :7] = False
+    a, _ = jackknife_groups(present, 5, jax.random.key(1))
+    b, _ = jackknife_groups(present, 5, jax.random.key(1))
+    c, _ = jackknife_groups(present, 5, jax.random.key(2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert (a[1, :7] == -1).all()
+    np.testing.assert_array_equal(np.bincount(a[1, 7:]), [9, 9, 9, 8, 8])  # 43 = 5 x 8 + 3
