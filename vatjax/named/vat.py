@@ -10,13 +10,16 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax.numpy as jnp
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from vatjax.core.metrics import vat_metrics
 from vatjax.errors import VatInputError
-from vatjax.named.schema import conventions, metrics_dataset
+from vatjax.named.schema import SCHEMA, conventions, core_dims, metrics_dataset
 from vatjax.named.validate import target_inputs
 
 __all__ = ["metrics_table", "vat"]
@@ -44,22 +47,36 @@ def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e
     """
     if not eps >= 0:
         raise VatInputError(f"eps must be >= 0, got {eps}")
-    x, mask, direction, has_nan = target_inputs(shifts)
-    values = jnp.asarray(x.values, jnp.float32)
-    m = vat_metrics(
-        values,
-        jnp.ones(values.shape[-2], jnp.float32),
-        jnp.asarray(mask),
-        jnp.asarray(direction),
-        eps,
-        include_diagonal=include_diagonal,
-        pairwise=has_nan,
+    x, mask, _, has_nan = target_inputs(shifts)
+    level = x.dims[-1]
+    mask = xr.DataArray(mask, dims=(*x["target"].dims, level))
+    outputs = xr.apply_ufunc(
+        partial(_kernel, eps=eps, include_diagonal=include_diagonal, pairwise=has_nan),
+        x,
+        mask,
+        x["direction"],
+        input_core_dims=[["scenario", level], [level], []],
+        output_core_dims=[core_dims(name, level) for name in SCHEMA],
     )
-    ds = metrics_dataset(m._asdict(), x)
+    ds = metrics_dataset(dict(zip(SCHEMA, (o.values for o in outputs), strict=True)), x)
     ds.attrs = conventions(
         shifts.attrs, shifts.dims[-1], include_diagonal=include_diagonal, eps=eps
     )
     return ds
+
+
+def _kernel(x, mask, direction, *, eps, include_diagonal, pairwise):
+    """:func:`~vatjax.core.metrics.vat_metrics` on numpy arrays, one output per schema entry."""
+    m = vat_metrics(
+        jnp.asarray(x, jnp.float32),
+        jnp.ones(x.shape[-2], jnp.float32),
+        jnp.asarray(mask),
+        jnp.asarray(direction, jnp.float32),
+        eps,
+        include_diagonal=include_diagonal,
+        pairwise=pairwise,
+    )
+    return tuple(np.asarray(getattr(m, name)) for name in SCHEMA)
 
 
 def metrics_table(result: xr.Dataset) -> pd.DataFrame:
