@@ -5,20 +5,20 @@ from .collect import collect_judgments as collect_judgments
 from .collect import demo_items_path as demo_items_path
 from .collect import load_items as load_items
 from .collect import store_to_table as store_to_table
+from .data import SimulatedStudy as SimulatedStudy
+from .data import load as load
 from .data import load_judgments as load_judgments
+from .data import save as save
 from .data import scores as scores
 from .data import shifts as shifts
+from .data import simulate_study as simulate_study
 from .errors import VatInputError as VatInputError
-from .io import load as load
-from .io import save as save
 from .named import bootstrap as bootstrap
 from .named import metrics_table as metrics_table
 from .named import noise_floor as noise_floor
 from .named import uncertainty_table as uncertainty_table
 from .named import vat as vat
 from .report import write_report as write_report
-from .simulate import SimulatedStudy as SimulatedStudy
-from .simulate import simulate_study as simulate_study
 from .taxonomy import SCHWARTZ as SCHWARTZ
 from .taxonomy import Taxonomy as Taxonomy
 

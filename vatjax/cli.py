@@ -17,11 +17,9 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
-from vatjax.data import load_judgments, shifts
+from vatjax.data import load_judgments, save, shifts, simulate_study, write_table
 from vatjax.errors import VatInputError
-from vatjax.io import save, write_table
 from vatjax.named import metrics_table, vat
-from vatjax.simulate import simulate_study
 
 app = typer.Typer(
     name="vatjax",

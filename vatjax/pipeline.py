@@ -29,11 +29,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from vatjax.data import load_judgments, shifts
-from vatjax.io import atomic_path, save, write_table
+from vatjax.data import atomic_path, load_judgments, save, shifts, simulate_study, write_table
 from vatjax.named import bootstrap, metrics_table, noise_floor, uncertainty_table, vat
 from vatjax.report import write_report
-from vatjax.simulate import simulate_study
 
 __all__ = ["DemoResult", "run_demo"]
 

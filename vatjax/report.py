@@ -31,10 +31,10 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from vatjax.data import taxonomy_of
+from vatjax.data import atomic_path, load
 from vatjax.errors import VatInputError
-from vatjax.io import atomic_path, load
 from vatjax.named import metrics_table
+from vatjax.taxonomy import taxonomy_of
 
 __all__ = ["SECTIONS", "write_report"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from vatjax.errors import VatInputError
 
-__all__ = ["SCHWARTZ", "Taxonomy"]
+__all__ = ["SCHWARTZ", "Taxonomy", "taxonomy_of"]
 
 
 def _key(name: str) -> str:
@@ -202,3 +202,17 @@ SCHWARTZ = Taxonomy(
     name="schwartz-10",
 )
 """The 10 basic Schwartz values (circumplex order, equal angles) and 56 SVS items."""
+
+
+def taxonomy_of(obj: object) -> Taxonomy:
+    """The taxonomy stored in the ``attrs`` of a result (SCHWARTZ if none).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> taxonomy_of(SimpleNamespace(attrs={"taxonomy": SCHWARTZ.to_json()})).name
+        'schwartz-10'
+        >>> taxonomy_of(SimpleNamespace(attrs={})) is SCHWARTZ
+        True
+    """
+    text = obj.attrs.get("taxonomy")  # type: ignore[attr-defined]
+    return Taxonomy.from_json(text) if text else SCHWARTZ

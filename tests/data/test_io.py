@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 import vatjax
-from vatjax.io import atomic_path, write_table
+from vatjax.data import atomic_path, write_table
 
 
 def test_judgments_and_results_round_trip(tmp_path):

@@ -62,8 +62,7 @@ def fit_command(
     from vatjax.bayes import fit, summary
     from vatjax.bayes.diagnostics import ConvergenceWarning, diagnostics_table
     from vatjax.cli import _parse_scale, _print_table, console, err_console
-    from vatjax.data import load_judgments
-    from vatjax.io import load, save
+    from vatjax.data import load, load_judgments, save
 
     if out is not None and out.suffix.lower() not in (".nc", ".nc4"):
         from vatjax.errors import VatInputError

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from vatjax.data import _check_judgments, taxonomy_of
+from vatjax.data import check_judgments
 from vatjax.errors import VatInputError
+from vatjax.taxonomy import taxonomy_of
 
 MIN_SCENARIOS = 3
 
@@ -78,9 +79,9 @@ class BayesData:
 
     def phi(self) -> np.ndarray:
         """phi of each rating category: (r - mid) / (mid - low), VAT_SPEC section 1."""
-        lo, hi = self.scale
-        mid = (lo + hi) / 2
-        return ((np.arange(lo, hi + 1) - mid) / (mid - lo)).astype(np.float32)
+        from vatjax.data.scoring import phi_levels
+
+        return phi_levels(*self.scale).astype(np.float32)
 
     def slot_design(self) -> np.ndarray:
         """(value, slot) matrix: the polarity where the slot's micro-value is in the value."""
@@ -97,12 +98,10 @@ class BayesData:
     def score(self) -> tuple[np.ndarray, np.ndarray]:
         """Observed value scores E (model, condition, scenario, value), NaN where no rating,
         and the number of ratings behind each."""
+        from vatjax.data.scoring import group_mean
+
         signed = self.slot_sign * self.phi()[self.rating]
-        to_value = self.slot_to_value()
-        count = self.mask.astype(np.float32) @ to_value
-        total = np.where(self.mask, signed, 0.0) @ to_value
-        with np.errstate(invalid="ignore", divide="ignore"):
-            score = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+        score, count = group_mean(signed, self.mask, self.slot_to_value())
         return score.astype(np.float32), count
 
     def within_cell(self) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +152,7 @@ def prepare(
     scenarios: Sequence[str] | None = None,
 ) -> BayesData:
     """Validate the Judgments (and a selection of them) and lay them out dense."""
-    _check_judgments(judgments)
+    check_judgments(judgments)
     attrs = judgments.attrs
     missing = [k for k in ("baseline", "scale_min", "scale_max") if k not in attrs]
     if missing:

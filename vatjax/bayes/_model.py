@@ -210,10 +210,9 @@ def expected_score(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
 
 def _cell_mean(phi: jnp.ndarray, d: dict) -> jnp.ndarray:
     """Polarity-signed phi (model, condition, scenario, slot) -> mean per value cell."""
-    mask = d["mask"].astype(phi.dtype)
-    count = mask @ d["slot_to_value"]
-    total = (mask * d["slot_sign"] * phi) @ d["slot_to_value"]
-    return jnp.where(count > 0, total / jnp.where(count > 0, count, 1.0), jnp.nan)
+    from vatjax.data.scoring import group_mean
+
+    return group_mean(d["slot_sign"] * phi, d["mask"], d["slot_to_value"], xp=jnp)[0]
 
 
 def predictive_draw(key, derived: dict, d: dict, preset: Preset) -> dict[str, jnp.ndarray]:

@@ -217,7 +217,7 @@ def collect_command(
     console.print(str(summary), highlight=False, soft_wrap=True)
     console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
     if table is not None:
-        from vatjax.io import write_table
+        from vatjax.data import write_table
 
         write_table(store_to_table(out), table)
         console.print(f"judgments table written to {table}", highlight=False)

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from collections.abc import Mapping
 from importlib.resources import files
@@ -27,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vatjax.data.signs import POLARITY_NAMES, SIGNS, sign_of
+from vatjax.data.table import cell_text, format_rows, read_table
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
@@ -43,17 +44,6 @@ ITEM_FIELDS = ("scenario", "scenario_text", "action", "micro_value", "polarity")
 OPTIONAL_FIELDS = ("country", "topic")
 """Optional item fields (empty string when absent)."""
 
-_POLARITY = {
-    "express": "express",
-    "suppress": "suppress",
-    "+1": "express",
-    "1": "express",
-    "1.0": "express",
-    "-1": "suppress",
-    "-1.0": "suppress",
-}
-_MAX_ROWS_SHOWN = 8
-
 
 def demo_items_path() -> Path:
     """Path of the small item bank shipped with vatjax (12 scenarios, 10 values).
@@ -62,96 +52,132 @@ def demo_items_path() -> Path:
         >>> demo_items_path().name
         'items_demo.jsonl'
     """
-    return Path(str(files("vatjax").joinpath("data", "items_demo.jsonl")))
-
-
-def _rows(mask) -> str:
-    """'rows 3, 9 and 5 more' (1-based data rows, header excluded)."""
-    idx = np.flatnonzero(np.asarray(mask)) + 1
-    shown = ", ".join(str(i) for i in idx[:_MAX_ROWS_SHOWN])
-    more = f" and {len(idx) - _MAX_ROWS_SHOWN} more" if len(idx) > _MAX_ROWS_SHOWN else ""
-    return f"row{'s' if len(idx) > 1 else ''} {shown}{more}"
+    return Path(str(files("vatjax").joinpath("data", "assets", "items_demo.jsonl")))
 
 
 def _text(x) -> str:
     """A cell as text: None/NaN -> '', 3.0 -> '3', strings stripped."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x).strip()
+    return cell_text(x)
 
 
-def _read_json_records(path: Path) -> list:
-    """Records of a .json file: a list, or an object holding exactly one list."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VatInputError(f"cannot parse {path} as JSON: {exc}") from exc
-    if isinstance(data, dict):
-        lists = {k: v for k, v in data.items() if isinstance(v, list)}
-        if len(lists) != 1:
-            raise VatInputError(
-                f"{path.name}: a JSON item file must be a list of records, or an object "
-                f"holding one list of records; found keys {sorted(data)[:10]}"
+def _map_fields(df: pd.DataFrame, fields: Mapping[str, str] | None, where: str):
+    """Rename the file's columns onto item fields; raise on a bad mapping or missing fields."""
+    known = (*ITEM_FIELDS, *OPTIONAL_FIELDS)
+    if fields:
+        problems = []
+        for src, dst in fields.items():
+            if dst not in known:
+                problems.append(
+                    f"fields maps {src!r} onto {dst!r}, which is not an item field; "
+                    f"map the file's column names onto {list(known)}"
+                )
+            elif src not in df.columns:
+                hint = difflib.get_close_matches(str(src), [str(c) for c in df.columns], n=1)
+                problems.append(
+                    f"fields names column {src!r}, which the file does not have"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                    + f"; its columns are {list(df.columns)}"
+                )
+        if problems:
+            raise VatInputError("bad `fields` mapping", problems)
+        clash = [c for c in fields.values() if c in df.columns and c not in fields]
+        df = df.drop(columns=clash).rename(columns=dict(fields))
+    missing = [c for c in ITEM_FIELDS if c not in df.columns]
+    if missing:
+        hints = []
+        for m in missing:
+            close = difflib.get_close_matches(m, [str(c) for c in df.columns], n=1, cutoff=0.5)
+            if close:
+                hints.append(f"{close[0]!r} -> {m!r}")
+        hint = f"; e.g. fields={{{', '.join(hints)}}}" if hints else ""
+        raise VatInputError(
+            f"the item bank{where} has no column(s) {missing}; it has {list(df.columns)}. "
+            f"Name the file's columns with fields={{'their_name': 'item_field'}}{hint}"
+        )
+    return df
+
+
+def _check_micro_values(out, df, taxonomy: Taxonomy, problems: list[str]) -> None:
+    """Micro-values against the taxonomy (sets micro_value and value); a 'value' column
+    must agree."""
+    canon: dict[str, str | None] = {}
+    for raw in out["micro_value"].unique():
+        if raw == "":
+            continue
+        c = taxonomy.canonical(raw)
+        if c is not None and c in taxonomy.values:
+            problems.append(
+                f"column 'micro_value' names the value {c!r} instead of one of its "
+                f"micro-values in {format_rows(out['micro_value'] == raw)}; use one of "
+                f"{[u for u, v in taxonomy.micro_values.items() if v == c]}"
             )
-        data = next(iter(lists.values()))
-    if not isinstance(data, list):
-        raise VatInputError(f"{path.name}: expected a list of records, got {type(data).__name__}")
-    return data
+            c = None
+        elif c is None:
+            problems.append(
+                f"unknown micro-value {raw!r} in column 'micro_value', "
+                f"{format_rows(out['micro_value'] == raw)}{taxonomy.suggest(raw)}; use a "
+                f"micro-value of the {taxonomy.name} taxonomy"
+            )
+        canon[raw] = c
+    out["micro_value"] = out["micro_value"].map(lambda r: canon.get(r) or "")
+    out["value"] = out["micro_value"].map(lambda u: taxonomy.micro_values.get(u, ""))
+    if "value" in df.columns:
+        given = df["value"].map(lambda v: taxonomy.canonical(_text(v)))
+        clash = (out["value"] != "") & (given != out["value"])
+        if clash.any():
+            first = clash.idxmax()
+            problems.append(
+                f"column 'value' disagrees with the value of 'micro_value' in "
+                f"{format_rows(clash)} (e.g. {out.loc[first, 'micro_value']!r} belongs to "
+                f"{out.loc[first, 'value']!r}, not {df.loc[first, 'value']!r}); "
+                "drop the 'value' column or fix it"
+            )
 
 
-def _read_jsonl_records(path: Path) -> list:
-    """Records of a JSON-lines file; every unparseable line is reported at once."""
-    records, bad = [], []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except ValueError as exc:
-                bad.append(f"line {lineno} is not valid JSON ({exc.msg})")
-    if bad:
-        raise VatInputError(f"cannot parse {path.name}", bad)
-    return records
-
-
-def _read(source) -> pd.DataFrame:
-    """A DataFrame of raw item records from a DataFrame or a file (parsed, never executed)."""
-    if isinstance(source, pd.DataFrame):
-        return source.copy()
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"no such item file: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        records = _read_json_records(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        records = _read_jsonl_records(path)
-    elif suffix == ".csv":
-        try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (ValueError, OSError) as exc:
-            raise VatInputError(f"cannot parse {path} as CSV: {exc}") from exc
-    elif suffix in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except (ValueError, OSError) as exc:
-            raise VatInputError(f"cannot parse {path} as Parquet: {exc}") from exc
-    else:
-        raise VatInputError(
-            f"cannot read items from {path.name!r}: unknown file type {suffix!r}; "
-            "use .json, .jsonl, .csv or .parquet"
+def _check_polarity(out, polarity_labels, problems: list[str]) -> None:
+    """Polarity labels -> 'express'/'suppress' (the sign vocabulary plus polarity_labels)."""
+    table = {label: POLARITY_NAMES[sign] for label, sign in SIGNS.items()}
+    for label, target in (polarity_labels or {}).items():
+        sign = sign_of(_text(target))
+        if sign is None:
+            raise VatInputError(
+                f"polarity_labels maps {label!r} onto {target!r}; map labels onto "
+                "'express' or 'suppress'"
+            )
+        table[_text(label).casefold()] = POLARITY_NAMES[sign]
+    pol = out["polarity"].str.casefold().map(table)
+    bad = pol.isna() & (out["polarity"] != "")
+    if bad.any():
+        first = bad.idxmax()
+        problems.append(
+            f"column 'polarity' is not one of express/suppress/+1/-1 in {format_rows(bad)} "
+            f"(e.g. {out.loc[first, 'polarity']!r}); fix it or pass "
+            "polarity_labels={'your label': 'express' or 'suppress'}"
         )
-    not_obj = [i + 1 for i, r in enumerate(records) if not isinstance(r, dict)]
-    if not_obj:
-        raise VatInputError(
-            f"{path.name}: records {not_obj[:_MAX_ROWS_SHOWN]} are not JSON objects; "
-            "each item must be an object with named fields"
+    out["polarity"] = pol.fillna("")
+
+
+def _check_scenarios(out, problems: list[str]) -> None:
+    """One text per scenario id, one action per (scenario, micro_value, polarity)."""
+    texts = out[out["scenario_text"] != ""].groupby("scenario", sort=False)["scenario_text"]
+    for sid, n in texts.nunique().items():
+        if n > 1:
+            problems.append(
+                f"scenario {sid!r} has {n} different texts in "
+                f"{format_rows(out['scenario'] == sid)}; give each scenario one text and one id"
+            )
+    key = ["scenario", "micro_value", "polarity"]
+    valid = (out[key] != "").all(axis=1)
+    dup = out.duplicated(key, keep=False) & valid
+    if dup.any():
+        first = dup.idxmax()
+        problems.append(
+            f"duplicate (scenario, micro_value, polarity) items in {format_rows(dup)} (e.g. "
+            f"{tuple(out.loc[first, key])}); a judgment is keyed by these three, so keep "
+            "one action per key"
         )
-    # nested objects become dotted columns ("meta.country"), which `fields` can name
-    return pd.json_normalize(records) if records else pd.DataFrame()
 
 
 def load_items(
@@ -195,7 +221,7 @@ def load_items(
         >>> items.loc[0, ["micro_value", "value", "polarity"]].tolist()
         ['Wealth', 'Power', 'suppress']
     """
-    df = _read(source).reset_index(drop=True)
+    df = read_table(source, as_written=True).reset_index(drop=True)
     name = getattr(source, "name", None) if not isinstance(source, pd.DataFrame) else None
     where = f" in {name}" if name else ""
     if df.empty:
@@ -203,39 +229,7 @@ def load_items(
             f"the item bank{where} is empty; it needs one item (scenario, action, "
             "micro_value, polarity) per row"
         )
-    known = (*ITEM_FIELDS, *OPTIONAL_FIELDS)
-    if fields:
-        problems = []
-        for src, dst in fields.items():
-            if dst not in known:
-                problems.append(
-                    f"fields maps {src!r} onto {dst!r}, which is not an item field; "
-                    f"map the file's column names onto {list(known)}"
-                )
-            elif src not in df.columns:
-                hint = difflib.get_close_matches(str(src), [str(c) for c in df.columns], n=1)
-                problems.append(
-                    f"fields names column {src!r}, which the file does not have"
-                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                    + f"; its columns are {list(df.columns)}"
-                )
-        if problems:
-            raise VatInputError("bad `fields` mapping", problems)
-        clash = [c for c in fields.values() if c in df.columns and c not in fields]
-        df = df.drop(columns=clash).rename(columns=dict(fields))
-    missing = [c for c in ITEM_FIELDS if c not in df.columns]
-    if missing:
-        hints = []
-        for m in missing:
-            close = difflib.get_close_matches(m, [str(c) for c in df.columns], n=1, cutoff=0.5)
-            if close:
-                hints.append(f"{close[0]!r} -> {m!r}")
-        hint = f"; e.g. fields={{{', '.join(hints)}}}" if hints else ""
-        raise VatInputError(
-            f"the item bank{where} has no column(s) {missing}; it has {list(df.columns)}. "
-            f"Name the file's columns with fields={{'their_name': 'item_field'}}{hint}"
-        )
-
+    df = _map_fields(df, fields, where)
     problems: list[str] = []
     out = pd.DataFrame(index=df.index)
     for col in (*ITEM_FIELDS, *OPTIONAL_FIELDS):
@@ -243,83 +237,10 @@ def load_items(
     for col in ITEM_FIELDS:
         empty = out[col] == ""
         if empty.any():
-            problems.append(f"column '{col}' is empty in {_rows(empty)}; fill it in")
-
-    # micro-values against the taxonomy
-    canon: dict[str, str | None] = {}
-    for raw in out["micro_value"].unique():
-        if raw == "":
-            continue
-        c = taxonomy.canonical(raw)
-        if c is not None and c in taxonomy.values:
-            problems.append(
-                f"column 'micro_value' names the value {c!r} instead of one of its "
-                f"micro-values in {_rows(out['micro_value'] == raw)}; use one of "
-                f"{[u for u, v in taxonomy.micro_values.items() if v == c]}"
-            )
-            c = None
-        elif c is None:
-            problems.append(
-                f"unknown micro-value {raw!r} in column 'micro_value', "
-                f"{_rows(out['micro_value'] == raw)}{taxonomy.suggest(raw)}; use a "
-                f"micro-value of the {taxonomy.name} taxonomy"
-            )
-        canon[raw] = c
-    out["micro_value"] = out["micro_value"].map(lambda r: canon.get(r) or "")
-    out["value"] = out["micro_value"].map(lambda u: taxonomy.micro_values.get(u, ""))
-    if "value" in df.columns:
-        given = df["value"].map(lambda v: taxonomy.canonical(_text(v)))
-        clash = (out["value"] != "") & (given != out["value"])
-        if clash.any():
-            first = clash.idxmax()
-            problems.append(
-                f"column 'value' disagrees with the value of 'micro_value' in {_rows(clash)} "
-                f"(e.g. {out.loc[first, 'micro_value']!r} belongs to "
-                f"{out.loc[first, 'value']!r}, not {df.loc[first, 'value']!r}); "
-                "drop the 'value' column or fix it"
-            )
-
-    # polarity
-    table = dict(_POLARITY)
-    for label, target in (polarity_labels or {}).items():
-        mapped = _POLARITY.get(_text(target).casefold())
-        if mapped is None:
-            raise VatInputError(
-                f"polarity_labels maps {label!r} onto {target!r}; map labels onto "
-                "'express' or 'suppress'"
-            )
-        table[_text(label).casefold()] = mapped
-    pol = out["polarity"].str.casefold().map(table)
-    bad = pol.isna() & (out["polarity"] != "")
-    if bad.any():
-        first = bad.idxmax()
-        problems.append(
-            f"column 'polarity' is not one of express/suppress/+1/-1 in {_rows(bad)} "
-            f"(e.g. {out.loc[first, 'polarity']!r}); fix it or pass "
-            "polarity_labels={'your label': 'express' or 'suppress'}"
-        )
-    out["polarity"] = pol.fillna("")
-
-    # one text per scenario id
-    texts = out[out["scenario_text"] != ""].groupby("scenario", sort=False)["scenario_text"]
-    for sid, n in texts.nunique().items():
-        if n > 1:
-            problems.append(
-                f"scenario {sid!r} has {n} different texts in "
-                f"{_rows(out['scenario'] == sid)}; give each scenario one text and one id"
-            )
-
-    key = ["scenario", "micro_value", "polarity"]
-    valid = (out[key] != "").all(axis=1)
-    dup = out.duplicated(key, keep=False) & valid
-    if dup.any():
-        first = dup.idxmax()
-        problems.append(
-            f"duplicate (scenario, micro_value, polarity) items in {_rows(dup)} (e.g. "
-            f"{tuple(out.loc[first, key])}); a judgment is keyed by these three, so keep "
-            "one action per key"
-        )
-
+            problems.append(f"column '{col}' is empty in {format_rows(empty)}; fill it in")
+    _check_micro_values(out, df, taxonomy, problems)
+    _check_polarity(out, polarity_labels, problems)
+    _check_scenarios(out, problems)
     if problems:
         raise VatInputError(f"{len(problems)} problem(s) in the item bank{where}", problems)
     cols = ["scenario", "scenario_text", "action", "micro_value", "value", "polarity"]

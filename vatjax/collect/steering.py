@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vatjax.collect.prompts import JUDGE_TEMPLATE, judge_prompt
+from vatjax.data.signs import sign_of
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
@@ -71,10 +72,6 @@ SYSTEM_TEMPLATES = {
 }
 """System prompts for system-prompt steering, by direction (+1 reinforce, -1 suppress)."""
 
-_DIRECTION = {
-    "+1": 1, "1": 1, "+": 1, "reinforce": 1, "up": 1, "toward": 1, "express": 1,
-    "-1": -1, "-": -1, "suppress": -1, "down": -1, "away": -1,
-}  # fmt: skip
 _KINDS = ("baseline", "fewshot", "system", "checkpoint")
 _OPTIONS = ("name", "strategy", "model", "endpoint")
 
@@ -115,7 +112,7 @@ class Condition:
 
 
 def _direction(text: str, spec: str) -> int:
-    d = _DIRECTION.get(text.strip().casefold())
+    d = sign_of(text)
     if d is None:
         raise VatInputError(
             f"condition {spec!r}: direction {text!r} must be reinforce/+1 or suppress/-1"
@@ -134,6 +131,86 @@ def _target(text: str, spec: str, taxonomy: Taxonomy) -> str:
             f"{list(taxonomy.values)}"
         )
     return t
+
+
+_USAGE = (
+    "use pre, fewshot:TARGET:DIRECTION:K, system:TARGET:DIRECTION or "
+    "checkpoint:LABEL:TARGET:DIRECTION[,model=NAME][,endpoint=URL]"
+)
+
+
+def _options(tail: str, spec: str) -> dict[str, str]:
+    """The ``,key=value`` options after a spec's head."""
+    opts: dict[str, str] = {}
+    if tail:
+        for part in tail.split(","):
+            key, eq, val = part.partition("=")
+            key = key.strip().casefold()
+            if not eq or key not in _OPTIONS or not val.strip():
+                raise VatInputError(
+                    f"condition {spec!r}: option {part!r} must be key=value with key one "
+                    f"of {list(_OPTIONS)}"
+                )
+            opts[key] = val.strip()
+    return opts
+
+
+def _fewshot(parts: list[str], opts: dict[str, str], spec: str, taxonomy: Taxonomy):
+    """fewshot:TARGET:DIRECTION:K."""
+    target = _target(parts[1], spec, taxonomy)
+    direction = _direction(parts[2], spec)
+    try:
+        k = int(parts[3])
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise VatInputError(f"condition {spec!r}: K={parts[3]!r} must be a whole number >= 1")
+    word = "reinforce" if direction > 0 else "suppress"
+    return Condition(
+        name=opts.get("name", f"fewshot:{target}:{word}:{k}"),
+        kind="fewshot",
+        strategy=opts.get("strategy", f"prompt-{k}shot"),
+        target=target,
+        direction=direction,
+        k=k,
+    )
+
+
+def _system(parts, opts, spec: str, taxonomy: Taxonomy, templates: Mapping[int, str]):
+    """system:TARGET:DIRECTION, its message from ``templates``."""
+    target = _target(parts[1], spec, taxonomy)
+    direction = _direction(parts[2], spec)
+    word = "reinforce" if direction > 0 else "suppress"
+    text = templates[direction].format(
+        target=target, description=VALUE_DESCRIPTIONS.get(target, target)
+    )
+    return Condition(
+        name=opts.get("name", f"system:{target}:{word}"),
+        kind="system",
+        strategy=opts.get("strategy", "system-prompt"),
+        target=target,
+        direction=direction,
+        system=text,
+    )
+
+
+def _checkpoint(parts: list[str], opts: dict[str, str], spec: str, taxonomy: Taxonomy):
+    """checkpoint:LABEL:TARGET:DIRECTION (another model or endpoint)."""
+    label = parts[1]
+    if not label:
+        raise VatInputError(f"condition {spec!r}: give the checkpoint a LABEL")
+    if "model" not in opts and "endpoint" not in opts:
+        raise VatInputError(
+            f"condition {spec!r}: a checkpoint is another model or endpoint; add "
+            ",model=SERVED_NAME and/or ,endpoint=URL"
+        )
+    return Condition(
+        name=opts.get("name", label),
+        kind="checkpoint",
+        strategy=opts.get("strategy", label),
+        target=_target(parts[2], spec, taxonomy),
+        direction=_direction(parts[3], spec),
+    )
 
 
 def parse_condition(
@@ -161,77 +238,20 @@ def parse_condition(
         0
     """
     head, _, tail = str(spec).strip().partition(",")
-    opts: dict[str, str] = {}
-    if tail:
-        for part in tail.split(","):
-            key, eq, val = part.partition("=")
-            key = key.strip().casefold()
-            if not eq or key not in _OPTIONS or not val.strip():
-                raise VatInputError(
-                    f"condition {spec!r}: option {part!r} must be key=value with key one "
-                    f"of {list(_OPTIONS)}"
-                )
-            opts[key] = val.strip()
+    opts = _options(tail, spec)
     parts = [p.strip() for p in head.split(":")]
     kind = parts[0].casefold()
     templates = dict(SYSTEM_TEMPLATES if system_templates is None else system_templates)
-    usage = (
-        "use pre, fewshot:TARGET:DIRECTION:K, system:TARGET:DIRECTION or "
-        "checkpoint:LABEL:TARGET:DIRECTION[,model=NAME][,endpoint=URL]"
-    )
     if kind in ("pre", "baseline") and len(parts) == 1:
         cond = Condition(name=opts.get("name", "pre"))
     elif kind == "fewshot" and len(parts) == 4:
-        target = _target(parts[1], spec, taxonomy)
-        direction = _direction(parts[2], spec)
-        try:
-            k = int(parts[3])
-        except ValueError:
-            k = 0
-        if k < 1:
-            raise VatInputError(f"condition {spec!r}: K={parts[3]!r} must be a whole number >= 1")
-        word = "reinforce" if direction > 0 else "suppress"
-        cond = Condition(
-            name=opts.get("name", f"fewshot:{target}:{word}:{k}"),
-            kind="fewshot",
-            strategy=opts.get("strategy", f"prompt-{k}shot"),
-            target=target,
-            direction=direction,
-            k=k,
-        )
+        cond = _fewshot(parts, opts, spec, taxonomy)
     elif kind == "system" and len(parts) == 3:
-        target = _target(parts[1], spec, taxonomy)
-        direction = _direction(parts[2], spec)
-        word = "reinforce" if direction > 0 else "suppress"
-        text = templates[direction].format(
-            target=target, description=VALUE_DESCRIPTIONS.get(target, target)
-        )
-        cond = Condition(
-            name=opts.get("name", f"system:{target}:{word}"),
-            kind="system",
-            strategy=opts.get("strategy", "system-prompt"),
-            target=target,
-            direction=direction,
-            system=text,
-        )
+        cond = _system(parts, opts, spec, taxonomy, templates)
     elif kind == "checkpoint" and len(parts) == 4:
-        label = parts[1]
-        if not label:
-            raise VatInputError(f"condition {spec!r}: give the checkpoint a LABEL")
-        if "model" not in opts and "endpoint" not in opts:
-            raise VatInputError(
-                f"condition {spec!r}: a checkpoint is another model or endpoint; add "
-                ",model=SERVED_NAME and/or ,endpoint=URL"
-            )
-        cond = Condition(
-            name=opts.get("name", label),
-            kind="checkpoint",
-            strategy=opts.get("strategy", label),
-            target=_target(parts[2], spec, taxonomy),
-            direction=_direction(parts[3], spec),
-        )
+        cond = _checkpoint(parts, opts, spec, taxonomy)
     else:
-        raise VatInputError(f"cannot parse condition {spec!r}; {usage}")
+        raise VatInputError(f"cannot parse condition {spec!r}; {_USAGE}")
     if "model" in opts or "endpoint" in opts:
         cond = Condition(
             **{**cond.__dict__, "model": opts.get("model"), "endpoint": opts.get("endpoint")}

@@ -16,9 +16,9 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from vatjax.data import taxonomy_of  # MERGE: vatjax.taxonomy
 from vatjax.engine import Cells
 from vatjax.errors import VatInputError
+from vatjax.taxonomy import taxonomy_of
 
 __all__ = ["ShiftCells", "check_resampling", "check_shifts", "shift_cells", "target_inputs"]
 
