@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vatjax.cli import figures
-from vatjax.cli.figures import Section
+from vatjax.cli.figures import Section, circumplex, diagnostics, frontier, heatmaps, posterior
 from vatjax.cli.results import RESULT_FILES, read_results
 from vatjax.errors import VatInputError
 from vatjax.io import atomic_path
@@ -175,11 +174,11 @@ def build_sections(results: dict) -> list[Section]:
     post = results.get("posterior")
     return [
         _vat_table(results),
-        figures.frontier(results),
-        figures.heatmaps(results),
-        figures.circumplex(results),
-        _missing(SECTIONS[4]) if post is None else figures.posterior(post),
-        _missing(SECTIONS[5]) if post is None else figures.diagnostics(post),
+        frontier(results),
+        heatmaps(results),
+        circumplex(results),
+        _missing(SECTIONS[4]) if post is None else posterior(post),
+        _missing(SECTIONS[5]) if post is None else diagnostics(post),
         _provenance(results),
     ]
 
