@@ -1,6 +1,6 @@
 """Requests per second of ``vatjax collect`` against the local test server.
 
-The deterministic OpenAI-compatible test server (vatjax.collect.fakeserver) runs in its
+The deterministic OpenAI-compatible test server (vatjax.testing.fakeserver) runs in its
 own process on 127.0.0.1, so the numbers measure the collector (HTTP client, parsing,
 store writes) and the loopback, not a model. Each point judges the demo item bank under
 the baseline, repeated to about ``--requests`` requests, into a fresh store; the median
@@ -43,7 +43,7 @@ def _own_cpu() -> float:
 
 
 def _start_server(delay: float) -> tuple[subprocess.Popen, str]:
-    code = f"from vatjax.collect.fakeserver import main; main(['--delay', '{delay}'])"
+    code = f"from vatjax.testing.fakeserver import main; main(['--delay', '{delay}'])"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     return proc, proc.stdout.readline().strip()
 

@@ -12,7 +12,12 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(vatjax.__path__, "vatjax.
 
 
 def test_every_module_is_collected():
-    assert {"vatjax.core.ranks", "vatjax.core.schemes", "vatjax.engine.run", "vatjax.collect.store"} <= set(MODULES)
+    assert {
+        "vatjax.core.ranks",
+        "vatjax.core.schemes",
+        "vatjax.engine.run",
+        "vatjax.collect.store",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,6 +1,7 @@
 # The public API of vatjax. Every name here loads on first use (lazy_loader reads this
 # stub), so `import vatjax.collect` does not import JAX; type checkers read it as is.
 from .bayes import fit as fit
+from .cli.report import write_report as write_report
 from .collect import collect_judgments as collect_judgments
 from .collect import demo_items_path as demo_items_path
 from .collect import load_items as load_items
@@ -18,7 +19,6 @@ from .named import metrics_table as metrics_table
 from .named import noise_floor as noise_floor
 from .named import uncertainty_table as uncertainty_table
 from .named import vat as vat
-from .report import write_report as write_report
 from .taxonomy import SCHWARTZ as SCHWARTZ
 from .taxonomy import Taxonomy as Taxonomy
 

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from vatjax.pipeline import file_sha256
-from vatjax.report import SECTIONS, write_report
+from vatjax.cli.pipeline import file_sha256
+from vatjax.cli.report import SECTIONS, write_report
 
 
 class _Page(HTMLParser):

@@ -1,6 +1,6 @@
 """Collection runs against a real OpenAI-compatible HTTP server on 127.0.0.1.
 
-The server (vatjax.collect.fakeserver) answers deterministically and can be told to
+The server (vatjax.testing.FakeChatServer) answers deterministically and can be told to
 answer 429/500, stall past the client's timeout, answer slowly, answer without a rating
 or demand an API key.
 """
@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from vatjax.cli import app
 from vatjax.collect import (
-    FakeChatServer,
     FatalEndpointError,
     JudgmentStore,
     RetryPolicy,
@@ -32,9 +31,9 @@ from vatjax.collect import (
     read_store,
     store_to_table,
 )
-from vatjax.collect.fakeserver import NO_RATING_TEXT, fake_rating
 from vatjax.collect.store import DONE_STATUSES, KEY_FIELDS
 from vatjax.errors import VatInputError
+from vatjax.testing import NO_RATING_TEXT, FakeChatServer, fake_rating
 
 FAST = RetryPolicy(max_retries=4, backoff=0.001, max_backoff=0.01)
 SECRET = "sk-test-0123456789-do-not-write-me"

@@ -3,7 +3,8 @@
 Example::
 
     >>> import tempfile, pathlib
-    >>> from vatjax.collect import FakeChatServer, collect, demo_items_path, store_to_table
+    >>> from vatjax.collect import collect, demo_items_path, store_to_table
+    >>> from vatjax.testing import FakeChatServer
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre"], endpoint=server.url,
@@ -29,15 +30,6 @@ collect_judgments = collect
 """Alias of :func:`collect` (the name ``vatjax`` exports: ``vatjax.collect`` is this package)."""
 
 
-def __getattr__(name: str):
-    # imported on first use, so `python -m vatjax.collect.fakeserver` runs it cleanly
-    if name == "FakeChatServer":
-        from vatjax.collect.fakeserver import FakeChatServer
-
-        return FakeChatServer
-    raise AttributeError(f"module 'vatjax.collect' has no attribute {name!r}")
-
-
 __all__ = [
     "JUDGE_TEMPLATE",
     "SYSTEM_TEMPLATES",
@@ -45,7 +37,6 @@ __all__ = [
     "ChatResult",
     "CollectSummary",
     "Condition",
-    "FakeChatServer",
     "FatalEndpointError",
     "JudgmentStore",
     "RetryPolicy",

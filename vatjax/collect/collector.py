@@ -3,7 +3,8 @@
 Example (against the built-in test server; a real run names your endpoint)::
 
     >>> import tempfile, pathlib
-    >>> from vatjax.collect import FakeChatServer, collect, demo_items_path, store_to_table
+    >>> from vatjax.collect import collect, demo_items_path, store_to_table
+    >>> from vatjax.testing import FakeChatServer
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre", "fewshot:Power:suppress:2"],
@@ -98,7 +99,8 @@ class _Job:
     item: dict
     messages: list
     sha: str
-    repeat: int
+    request: dict  # model (the served one), temperature, seed (seed + repeat), max_tokens
+    scale: tuple[int, int]
 
 
 def _prompt_sha(messages, model, temperature, max_tokens) -> str:
@@ -183,8 +185,122 @@ def plan(
             sha = _prompt_sha(messages, served, temperature, max_tokens)
             for r in range(repeats):
                 key = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"], r)
-                jobs.append(_Job(key, cond, item, messages, sha, r))
+                request = {
+                    "model": served,
+                    "temperature": temperature,
+                    "seed": None if seed is None else seed + r,
+                    "max_tokens": max_tokens,
+                }
+                jobs.append(_Job(key, cond, item, messages, sha, request, scale))
     return jobs, evaluate
+
+
+def _check_resumable(jobs: list[_Job], done: dict, path: Path) -> None:
+    """Refuse to resume a store whose answers were asked with another protocol."""
+    changed = [j for j in jobs if j.key in done and done[j.key].get("prompt_sha") != j.sha]
+    if changed:
+        shown = ", ".join(str(dict(zip(KEY_FIELDS, j.key, strict=True))) for j in changed[:3])
+        raise VatInputError(
+            f"{len(changed)} judgment(s) in {path} were collected with a different "
+            f"prompt, model, temperature or max_tokens (e.g. {shown}); resuming would mix "
+            "two protocols. Write to a new --out file, or give the condition a new name"
+        )
+
+
+def _new_summary(jobs: list[_Job], done: dict, path: Path) -> CollectSummary:
+    todo = sum(j.key not in done for j in jobs)
+    summary = CollectSummary(total=len(jobs), skipped=len(jobs) - todo, out=path)
+    for j in jobs:
+        per = summary.by_condition.setdefault(
+            j.condition.name,
+            {"total": 0, "stored": 0, "answered": 0, "unparsed": 0, "errors": 0},
+        )
+        per["total"] += 1
+        per["stored"] += j.key in done
+    return summary
+
+
+def _clients(todo: list[_Job], endpoint: str, **client_options) -> dict[str, ChatClient]:
+    """One client per endpoint the pending jobs use (a checkpoint may name its own)."""
+    clients: dict[str, ChatClient] = {}
+    for cond in {j.condition.name: j.condition for j in todo}.values():
+        url = cond.endpoint or endpoint
+        if url not in clients:
+            clients[url] = ChatClient(url, **client_options)
+    return clients
+
+
+async def _judge(job: _Job, client: ChatClient) -> dict:
+    """Ask one request; its store record (status ok, unparsed or error)."""
+    cond = job.condition
+    started = datetime.now(UTC)
+    res = await client.complete(job.messages, **job.request)
+    rating = parse_rating(res.text, job.scale) if res.ok else None
+    status = "error" if not res.ok else ("ok" if rating is not None else "unparsed")
+    record = dict(zip(KEY_FIELDS, job.key, strict=True))
+    record.update(
+        strategy=cond.strategy,
+        target=cond.target,
+        direction=cond.direction,
+        value=job.item["value"],
+        rating=rating,
+        status=status,
+        raw=res.text,
+        error=res.error,
+        served_model=job.request["model"],
+        endpoint=client.endpoint,
+        temperature=job.request["temperature"],
+        seed=job.request["seed"],
+        prompt_sha=job.sha,
+        attempts=res.attempts,
+        http_status=res.status,
+        finish_reason=res.finish_reason,
+        latency_s=round(res.latency_s, 6),
+        started_at=started.isoformat(timespec="milliseconds"),
+    )
+    return record
+
+
+def _tally(summary: CollectSummary, condition: str, status: str) -> None:
+    per = summary.by_condition[condition]
+    if status == "error":
+        summary.errors += 1
+        per["errors"] += 1
+    else:
+        summary.answered += 1
+        per["answered"] += 1
+        if status == "unparsed":
+            summary.unparsed += 1
+            per["unparsed"] += 1
+
+
+async def _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency) -> None:
+    """Work through the pending jobs with ``concurrency`` workers, storing each answer."""
+    queue: asyncio.Queue[_Job] = asyncio.Queue()
+    for j in todo:
+        queue.put_nowait(j)
+
+    async def worker() -> None:
+        while True:
+            try:
+                job = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            record = await _judge(job, clients[job.condition.endpoint or endpoint])
+            await store.append_async(record)
+            _tally(summary, job.condition.name, record["status"])
+            if progress:
+                progress(summary.skipped + summary.answered, summary.total, summary.errors)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        summary.interrupted = True
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def collect_async(
@@ -194,146 +310,43 @@ async def collect_async(
     endpoint: str,
     model: str,
     out: str | os.PathLike,
-    repeats: int = 1,
-    temperature: float | None = 0.0,
-    seed: int | None = 0,
-    max_tokens: int | None = None,
     concurrency: int = 8,
     timeout: float = 60.0,
     retry: RetryPolicy | None = None,
     api_key_env: str | None = "OPENAI_API_KEY",
-    examples: str | os.PathLike | pd.DataFrame | None = None,
-    holdout: float = 0.3,
-    judge_template: str = JUDGE_TEMPLATE,
-    system: str | None = None,
-    fields: Mapping[str, str] | None = None,
-    scale: tuple[int, int] = (1, 5),
     fsync: bool = True,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    taxonomy: Taxonomy = SCHWARTZ,
+    **options,
 ) -> CollectSummary:
-    """Asynchronous :func:`collect` (for code already inside an event loop)."""
-    jobs, _ = plan(
-        items,
-        conditions,
-        model=model,
-        repeats=repeats,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        seed=seed,
-        examples=examples,
-        holdout=holdout,
-        judge_template=judge_template,
-        system=system,
-        fields=fields,
-        scale=scale,
-        taxonomy=taxonomy,
-    )
+    """Asynchronous :func:`collect` (for code already inside an event loop).
+
+    ``**options`` are those of :func:`plan`: ``repeats``, ``temperature``, ``seed``,
+    ``max_tokens``, ``examples``, ``holdout``, ``judge_template``, ``system``, ``fields``,
+    ``scale`` and ``taxonomy``.
+    """
+    jobs, _ = plan(items, conditions, model=model, **options)
     if concurrency < 1:
         raise VatInputError(f"concurrency must be >= 1, got {concurrency}")
     start = time.perf_counter()
     with JudgmentStore(out, fsync=fsync) as store:
         done = store.done()
-        changed = [j for j in jobs if j.key in done and done[j.key].get("prompt_sha") != j.sha]
-        if changed:
-            shown = ", ".join(str(dict(zip(KEY_FIELDS, j.key, strict=True))) for j in changed[:3])
-            raise VatInputError(
-                f"{len(changed)} judgment(s) in {store.path} were collected with a different "
-                f"prompt, model, temperature or max_tokens (e.g. {shown}); resuming would mix "
-                "two protocols. Write to a new --out file, or give the condition a new name"
-            )
+        _check_resumable(jobs, done, store.path)
         todo = [j for j in jobs if j.key not in done]
-        summary = CollectSummary(total=len(jobs), skipped=len(jobs) - len(todo), out=store.path)
-        for j in jobs:
-            per = summary.by_condition.setdefault(
-                j.condition.name,
-                {"total": 0, "stored": 0, "answered": 0, "unparsed": 0, "errors": 0},
-            )
-            per["total"] += 1
-            per["stored"] += j.key in done
+        summary = _new_summary(jobs, done, store.path)
         if progress:
             progress(summary.skipped, summary.total, 0)
-        clients: dict[str, ChatClient] = {}
-        for cond in {j.condition.name: j.condition for j in todo}.values():
-            url = cond.endpoint or endpoint
-            if url not in clients:
-                clients[url] = ChatClient(
-                    url,
-                    api_key_env=api_key_env,
-                    timeout=timeout,
-                    retry=retry,
-                    concurrency=concurrency,
-                    transport=transport,
-                )
-        queue: asyncio.Queue[_Job] = asyncio.Queue()
-        for j in todo:
-            queue.put_nowait(j)
-
-        async def worker() -> None:
-            while True:
-                try:
-                    job = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                cond = job.condition
-                client = clients[cond.endpoint or endpoint]
-                served = cond.model or model
-                req_seed = None if seed is None else seed + job.repeat
-                started = datetime.now(UTC)
-                res = await client.complete(
-                    job.messages,
-                    model=served,
-                    temperature=temperature,
-                    seed=req_seed,
-                    max_tokens=max_tokens,
-                )
-                rating = parse_rating(res.text, scale) if res.ok else None
-                status = "error" if not res.ok else ("ok" if rating is not None else "unparsed")
-                record = dict(zip(KEY_FIELDS, job.key, strict=True))
-                record.update(
-                    strategy=cond.strategy,
-                    target=cond.target,
-                    direction=cond.direction,
-                    value=job.item["value"],
-                    rating=rating,
-                    status=status,
-                    raw=res.text,
-                    error=res.error,
-                    served_model=served,
-                    endpoint=client.endpoint,
-                    temperature=temperature,
-                    seed=req_seed,
-                    prompt_sha=job.sha,
-                    attempts=res.attempts,
-                    http_status=res.status,
-                    finish_reason=res.finish_reason,
-                    latency_s=round(res.latency_s, 6),
-                    started_at=started.isoformat(timespec="milliseconds"),
-                )
-                await store.append_async(record)
-                per = summary.by_condition[cond.name]
-                if status == "error":
-                    summary.errors += 1
-                    per["errors"] += 1
-                else:
-                    summary.answered += 1
-                    per["answered"] += 1
-                    if status == "unparsed":
-                        summary.unparsed += 1
-                        per["unparsed"] += 1
-                if progress:
-                    progress(summary.skipped + summary.answered, summary.total, summary.errors)
-
-        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
+        clients = _clients(
+            todo,
+            endpoint,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            retry=retry,
+            concurrency=concurrency,
+            transport=transport,
+        )
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            summary.interrupted = True
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency)
         finally:
             await store.drain()
             summary.retries = sum(c.retries for c in clients.values())

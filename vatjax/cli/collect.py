@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,11 @@ _CONDITION_HELP = (
     "checkpoint:LABEL:TARGET:DIRECTION,model=NAME[,endpoint=URL]; DIRECTION is "
     "reinforce/+1 or suppress/-1; options ,name= ,strategy= rename."
 )
+_ENDPOINT_HELP = "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
+_RETRIES_HELP = "Retries on 429, 5xx and timeouts (exponential backoff, jitter)."
+_EXAMPLES_HELP = "Item file for few-shot examples (default: hold out scenarios)."
+_TABLE_HELP = "Also write the long judgments table (.csv, .parquet, .jsonl)."
+_FSYNC_HELP = "fsync each answer (survives a power cut, not only a crash)."
 
 
 class _RateColumn(ProgressColumn):
@@ -84,79 +90,8 @@ def _summary_table(summary: CollectSummary) -> Table:
     return table
 
 
-def collect_command(
-    items: Annotated[
-        Path, typer.Argument(help="Item bank: .json, .jsonl, .csv or .parquet.", show_default=False)
-    ],
-    endpoint: Annotated[
-        str,
-        typer.Option(
-            help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
-        ),
-    ],
-    model: Annotated[str, typer.Option(help="Served model name; the 'model' of every row.")],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="JSON-lines store; an existing one is resumed.")
-    ],
-    condition: Annotated[
-        list[str] | None,
-        typer.Option("--condition", "-c", help=_CONDITION_HELP + " Default: pre."),
-    ] = None,
-    repeats: Annotated[int, typer.Option(help="Ratings per item and condition.")] = 1,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed sent with repeat 0 (repeat r: seed + r).")] = 0,
-    max_tokens: Annotated[
-        int | None, typer.Option(help="Most tokens per answer (default: the server's).")
-    ] = None,
-    concurrency: Annotated[int, typer.Option(help="Most requests in flight.")] = 8,
-    timeout: Annotated[float, typer.Option(help="Seconds per attempt.")] = 60.0,
-    max_retries: Annotated[
-        int, typer.Option(help="Retries on 429, 5xx and timeouts (exponential backoff, jitter).")
-    ] = 5,
-    backoff: Annotated[float, typer.Option(help="Base backoff delay in seconds.")] = 0.5,
-    api_key_env: Annotated[
-        str, typer.Option(help="Environment variable holding the API key (may be unset).")
-    ] = "OPENAI_API_KEY",
-    examples: Annotated[
-        Path | None,
-        typer.Option(help="Item file for few-shot examples (default: hold out scenarios)."),
-    ] = None,
-    holdout: Annotated[
-        float, typer.Option(help="Share of scenarios held out for few-shot examples.")
-    ] = 0.3,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(help="Name an item column: THEIR_COLUMN=ITEM_FIELD (repeatable)."),
-    ] = None,
-    judge_template: Annotated[
-        Path | None,
-        typer.Option(help="File with the judge prompt template (str.format fields)."),
-    ] = None,
-    system: Annotated[
-        str | None, typer.Option(help="A system message sent with every request.")
-    ] = None,
-    table: Annotated[
-        Path | None,
-        typer.Option(help="Also write the long judgments table (.csv, .parquet, .jsonl)."),
-    ] = None,
-    fsync: Annotated[
-        bool, typer.Option(help="fsync each answer (survives a power cut, not only a crash).")
-    ] = True,
-    progress: Annotated[
-        bool | None, typer.Option(help="Show a progress bar (default: on a terminal).")
-    ] = None,
-) -> None:
-    """Judge every item under every condition with an LLM endpoint; resumable."""
-    condition = condition or ["pre"]
-    if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
-        raise VatInputError(
-            f"--api-key-env names {api_key_env!r}, which is not set; export it first"
-        )
-    template = JUDGE_TEMPLATE
-    if judge_template is not None:
-        template = judge_template.read_text(encoding="utf-8")
-    err = Console(stderr=True)
-    show = err.is_terminal if progress is None else progress
+def _progress_bar(err: Console, show: bool) -> tuple[Progress, Callable[[int, int, int], None]]:
+    """The bar on stderr and the collector's callback that moves it."""
     start_done = [0]
     bar = Progress(
         TextColumn("[bold]collecting"),
@@ -181,38 +116,27 @@ def collect_command(
             first[0] = False
         bar.update(task, completed=done, errors=errors)
 
-    console = Console()
+    return bar, on_progress
+
+
+def _collect_with_bar(items: Path, conditions: list[str], progress: bool | None, **options):
+    """Run the collection under a progress bar; Ctrl-C says what is kept and exits 130."""
+    err = Console(stderr=True)
+    bar, on_progress = _progress_bar(err, err.is_terminal if progress is None else progress)
     try:
         with bar:
-            summary = collect(
-                items,
-                condition,
-                endpoint=endpoint,
-                model=model,
-                out=out,
-                repeats=repeats,
-                temperature=temperature,
-                seed=seed,
-                max_tokens=max_tokens,
-                concurrency=concurrency,
-                timeout=timeout,
-                retry=RetryPolicy(max_retries=max_retries, backoff=backoff),
-                api_key_env=api_key_env,
-                examples=examples,
-                holdout=holdout,
-                judge_template=template,
-                system=system,
-                fields=_fields(field or []),
-                fsync=fsync,
-                progress=on_progress,
-            )
+            return collect(items, conditions, progress=on_progress, **options)
     except KeyboardInterrupt:
         err.print(
-            f"[bold yellow]interrupted[/]: every answer received so far is in {out}; "
+            f"[bold yellow]interrupted[/]: every answer received so far is in {options['out']}; "
             "run the same command again to collect the rest",
             highlight=False,
         )
         raise typer.Exit(130) from None
+
+
+def _print_summary(summary: CollectSummary, endpoint: str, out: Path, table: Path | None):
+    console = Console()
     console.print(_summary_table(summary))
     console.print(str(summary), highlight=False, soft_wrap=True)
     console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
@@ -221,5 +145,80 @@ def collect_command(
 
         write_table(store_to_table(out), table)
         console.print(f"judgments table written to {table}", highlight=False)
+
+
+def collect_command(
+    items: Annotated[
+        Path, typer.Argument(help="Item bank: .json, .jsonl, .csv or .parquet.", show_default=False)
+    ],
+    endpoint: Annotated[str, typer.Option(help=_ENDPOINT_HELP)],
+    model: Annotated[str, typer.Option(help="Served model name; the 'model' of every row.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="JSON-lines store; an existing one is resumed.")
+    ],
+    condition: Annotated[
+        list[str] | None,
+        typer.Option("--condition", "-c", help=_CONDITION_HELP + " Default: pre."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="Ratings per item and condition.")] = 1,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed sent with repeat 0 (repeat r: seed + r).")] = 0,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Most tokens per answer (default: the server's).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Most requests in flight.")] = 8,
+    timeout: Annotated[float, typer.Option(help="Seconds per attempt.")] = 60.0,
+    max_retries: Annotated[int, typer.Option(help=_RETRIES_HELP)] = 5,
+    backoff: Annotated[float, typer.Option(help="Base backoff delay in seconds.")] = 0.5,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key (may be unset).")
+    ] = "OPENAI_API_KEY",
+    examples: Annotated[Path | None, typer.Option(help=_EXAMPLES_HELP)] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of scenarios held out for few-shot examples.")
+    ] = 0.3,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(help="Name an item column: THEIR_COLUMN=ITEM_FIELD (repeatable)."),
+    ] = None,
+    judge_template: Annotated[
+        Path | None,
+        typer.Option(help="File with the judge prompt template (str.format fields)."),
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option(help="A system message sent with every request.")
+    ] = None,
+    table: Annotated[Path | None, typer.Option(help=_TABLE_HELP)] = None,
+    fsync: Annotated[bool, typer.Option(help=_FSYNC_HELP)] = True,
+    progress: Annotated[
+        bool | None, typer.Option(help="Show a progress bar (default: on a terminal).")
+    ] = None,
+) -> None:
+    """Judge every item under every condition with an LLM endpoint; resumable."""
+    if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
+        raise VatInputError(
+            f"--api-key-env names {api_key_env!r}, which is not set; export it first"
+        )
+    template = JUDGE_TEMPLATE
+    if judge_template is not None:
+        template = judge_template.read_text(encoding="utf-8")
+    request = dict(model=model, repeats=repeats, temperature=temperature, seed=seed)
+    connection = dict(endpoint=endpoint, concurrency=concurrency, timeout=timeout)
+    prompting = dict(examples=examples, holdout=holdout, judge_template=template, system=system)
+    summary = _collect_with_bar(
+        items,
+        condition or ["pre"],
+        progress,
+        out=out,
+        fsync=fsync,
+        max_tokens=max_tokens,
+        api_key_env=api_key_env,
+        retry=RetryPolicy(max_retries=max_retries, backoff=backoff),
+        fields=_fields(field or []),
+        **request,
+        **connection,
+        **prompting,
+    )
+    _print_summary(summary, endpoint, out, table)
     if summary.errors:
         raise typer.Exit(1)

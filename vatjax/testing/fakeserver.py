@@ -7,7 +7,7 @@ told to misbehave: answer the first attempts at each request with 429 or 500, st
 first attempts past the client's timeout, answer slowly, answer text with no rating in
 it, or demand an API key. Standard library only; nothing leaves the machine.
 
-Run one by hand: ``python -m vatjax.collect.fakeserver --port 8000`` (prints its URL).
+Run one by hand: ``python -m vatjax.testing.fakeserver --port 8000`` (prints its URL).
 
 Example:
     >>> import httpx
@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["FakeChatServer", "fake_rating"]
+__all__ = ["NO_RATING_TEXT", "FakeChatServer", "fake_rating"]
 
 NO_RATING_TEXT = "I would rather not put a number on this one."
 """What the server answers when told to answer without a rating."""
@@ -64,9 +64,108 @@ def fake_rating(model: str, messages: list[dict], seed: int | None) -> tuple[int
     return rating, text
 
 
+def _completion(digest: str, model: str, text: str, raw: bytes) -> dict:
+    """The body of a chat completion that answers ``text``."""
+    return {
+        "id": "chatcmpl-" + digest[:12],
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": len(raw) // 4, "completion_tokens": 3},
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One request; ``self.server.fake`` is the :class:`FakeChatServer` that serves it."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+        fake = self.server.fake
+        data = json.dumps(body).encode()
+        with fake._lock:
+            fake.statuses[status] += 1
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # client gave up
+            self.close_connection = True
+
+    def do_POST(self):
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        with fake._lock:
+            fake.requests += 1
+            auth = self.headers.get("Authorization")
+            if auth:
+                fake.authorizations.add(auth)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            return self._send(404, {"error": {"message": f"no route {self.path}"}})
+        if fake.api_key and auth != f"Bearer {fake.api_key}":
+            return self._send(401, {"error": {"message": "invalid API key"}})
+        try:
+            body = json.loads(raw)
+            messages = body["messages"]
+            model = str(body["model"])
+        except (ValueError, KeyError, TypeError):
+            return self._send(400, {"error": {"message": "bad request body"}})
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            if fake.keep_bodies:
+                fake.bodies.append(body)
+        try:
+            self._answer(raw, body, messages, model)
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _answer(self, raw: bytes, body: dict, messages: list, model: str) -> None:
+        fake = self.server.fake
+        digest = hashlib.sha256(raw).hexdigest()
+        with fake._lock:
+            fake._attempts[digest] += 1
+            attempt = fake._attempts[digest]
+        if attempt <= fake.fail_first and fake.fail_status:
+            status = fake.fail_status[(attempt - 1) % len(fake.fail_status)]
+            headers = {"Retry-After": "0"} if status == 429 else None
+            return self._send(status, {"error": {"message": "try again"}}, headers)
+        if attempt <= fake.stall_first:
+            time.sleep(fake.stall_s)
+        if fake.delay:
+            time.sleep(fake.delay)
+        last = str(messages[-1].get("content", "")) if messages else ""
+        if any(s in last for s in fake.no_rating):
+            text = NO_RATING_TEXT
+        else:
+            _, text = fake_rating(model, messages, body.get("seed"))
+        self._send(200, _completion(digest, model, text, raw))
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the default 5 drops SYNs when many clients connect at once
+
+    def __init__(self, address, fake: FakeChatServer):
+        self.fake = fake
+        super().__init__(address, _Handler)
 
 
 class FakeChatServer:
@@ -120,7 +219,7 @@ class FakeChatServer:
         self.max_in_flight = 0
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), self._handler())
+        self._httpd = _Server((host, port), self)
         self._thread: threading.Thread | None = None
 
     @property
@@ -146,101 +245,9 @@ class FakeChatServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per answer
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                with server._lock:
-                    server.statuses[status] += 1
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # client gave up
-                    self.close_connection = True
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                with server._lock:
-                    server.requests += 1
-                    auth = self.headers.get("Authorization")
-                    if auth:
-                        server.authorizations.add(auth)
-                if not self.path.rstrip("/").endswith("/chat/completions"):
-                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
-                if server.api_key and auth != f"Bearer {server.api_key}":
-                    return self._send(401, {"error": {"message": "invalid API key"}})
-                try:
-                    body = json.loads(raw)
-                    messages = body["messages"]
-                    model = str(body["model"])
-                except (ValueError, KeyError, TypeError):
-                    return self._send(400, {"error": {"message": "bad request body"}})
-                with server._lock:
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                    if server.keep_bodies:
-                        server.bodies.append(body)
-                try:
-                    self._answer(raw, body, messages, model)
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-            def _answer(self, raw: bytes, body: dict, messages: list, model: str) -> None:
-                digest = hashlib.sha256(raw).hexdigest()
-                with server._lock:
-                    server._attempts[digest] += 1
-                    attempt = server._attempts[digest]
-                if attempt <= server.fail_first and server.fail_status:
-                    status = server.fail_status[(attempt - 1) % len(server.fail_status)]
-                    headers = {"Retry-After": "0"} if status == 429 else None
-                    return self._send(status, {"error": {"message": "try again"}}, headers)
-                if attempt <= server.stall_first:
-                    time.sleep(server.stall_s)
-                if server.delay:
-                    time.sleep(server.delay)
-                last = str(messages[-1].get("content", "")) if messages else ""
-                if any(s in last for s in server.no_rating):
-                    text = NO_RATING_TEXT
-                else:
-                    _, text = fake_rating(model, messages, body.get("seed"))
-                self._send(
-                    200,
-                    {
-                        "id": "chatcmpl-" + digest[:12],
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": model,
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": text},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": len(raw) // 4, "completion_tokens": 3},
-                    },
-                )
-
-        return Handler
-
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m vatjax.collect.fakeserver [--port N] [--delay S]``: serve until killed."""
+    """``python -m vatjax.testing.fakeserver [--port N] [--delay S]``: serve until killed."""
     ap = argparse.ArgumentParser(description="deterministic OpenAI-compatible test server")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0.0)

@@ -1,62 +1,40 @@
-"""Reports: one self-contained HTML file (figures embedded) and a Markdown twin.
+"""The report's figure sections: frontier, coupling heatmaps, circumplex, posterior, checks.
 
-A report is built from saved results in one folder, under the names ``vatjax demo``
-writes: ``vat.nc`` (required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc`` and
-``provenance.json`` (each optional; a missing one is said so in its section).
+Each section function takes the results of a folder (:func:`vatjax.cli.results.read_results`)
+or a posterior DataTree and returns a :class:`Section` (title, text, tables, PNG figures).
+Figures are drawn without pyplot: no global state, no GUI backend.
 
 Example:
-    >>> import tempfile, vatjax
-    >>> from vatjax.report import write_report
-    >>> folder = tempfile.mkdtemp()
+    >>> import vatjax
     >>> s = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
-    >>> _ = vatjax.save(vatjax.vat(vatjax.shifts(vatjax.load_judgments(s.table))),
-    ...                 folder + "/vat.nc")
-    >>> write_report(folder, folder + "/report.html").name
-    'report.html'
+    >>> res = vatjax.vat(vatjax.shifts(vatjax.load_judgments(s.table)))
+    >>> sec = frontier({"vat": res})
+    >>> sec.title, len(sec.figures), sec.figures[0][1][:4]
+    ('Gain-nVAT frontier', 1, b'\\x89PNG')
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
-import json
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from vatjax.data import atomic_path, load
-from vatjax.errors import VatInputError
+from vatjax.cli.results import RESULT_FILES
 from vatjax.named import metrics_table
 from vatjax.taxonomy import taxonomy_of
 
-__all__ = ["SECTIONS", "write_report"]
-
-SECTIONS = (
-    "VAT table",
-    "Gain-nVAT frontier",
-    "Coupling heatmaps",
-    "VAT on the circumplex",
-    "Posterior shifts",
-    "Diagnostics",
-    "Provenance",
-)
-RESULT_FILES = {
-    "vat": "vat.nc",
-    "bootstrap": "bootstrap.nc",
-    "noise_floor": "noise_floor.nc",
-    "posterior": "posterior.nc",
-}
+__all__ = ["Section", "circumplex", "diagnostics", "frontier", "heatmaps", "posterior"]
 
 
 @dataclass
-class _Section:
+class Section:
+    """One section of a report: its title, paragraphs, tables and (caption, PNG) figures."""
+
     title: str
     text: list[str] = field(default_factory=list)
     tables: list[pd.DataFrame] = field(default_factory=list)
@@ -80,37 +58,9 @@ def _cells(result: xr.Dataset) -> list[tuple[str, str]]:
     return list(zip(table["model"], table["intervention"], strict=True))
 
 
-def _vat_table(results: dict) -> _Section:
-    from vatjax.named import uncertainty_table
-
-    sec = _Section("VAT table")
-    boot, null = results.get("bootstrap"), results.get("noise_floor")
-    table = metrics_table(results["vat"]).drop(columns=["gain_raw", "gain_below_eps"])
-    sec.tables.append(uncertainty_table(table, boot, null))
-    if boot is None:
-        sec.text.append("No bootstrap results (bootstrap.nc): intervals not computed.")
-    else:
-        a = boot.attrs
-        sec.text.append(
-            f"Intervals: {a.get('interval')} at level {a.get('confidence_level')}, "
-            f"{a.get('scheme')} over scenarios, {a.get('n_resamples')} resamples (seed "
-            f"{a.get('seed')}); se is the standard deviation of the replicates."
-        )
-    if null is None:
-        sec.text.append("No noise floor (noise_floor.nc): permutation null not computed.")
-    else:
-        a = null.attrs
-        sec.text.append(
-            f"Noise floor: nvat_floor is the {a.get('floor_level', 0.95):.0%} quantile of nVAT "
-            f"under the permutation null ({a.get('n_permutations')} permutations, seed "
-            f"{a.get('seed')}); nvat_p the p-value of the observed nVAT; pairs_significant the "
-            f"value pairs that survive Benjamini-Hochberg at q = {a.get('q')}."
-        )
-    return sec
-
-
-def _frontier(results: dict) -> _Section:
-    sec = _Section("Gain-nVAT frontier")
+def frontier(results: dict) -> Section:
+    """Gain against nVAT per model, one line per target (bootstrap error bars if saved)."""
+    sec = Section("Gain-nVAT frontier")
     res = results["vat"]
     table = metrics_table(res)
     boot = results.get("bootstrap")
@@ -158,8 +108,9 @@ def _frontier(results: dict) -> _Section:
     return sec
 
 
-def _heatmaps(results: dict) -> _Section:
-    sec = _Section("Coupling heatmaps")
+def heatmaps(results: dict) -> Section:
+    """The coupling matrix of every cell, one figure per model (FDR stars if saved)."""
+    sec = Section("Coupling heatmaps")
     res = results["vat"]
     null = results.get("noise_floor")
     level = res.attrs.get("level", "value")
@@ -186,13 +137,14 @@ def _heatmaps(results: dict) -> _Section:
     sec.text.append(
         "Stars mark pairs that survive Benjamini-Hochberg FDR over the value pairs."
         if null is not None
-        else "No noise floor (noise_floor.nc): no FDR marks."
+        else f"No noise floor ({RESULT_FILES['noise_floor']}): no FDR marks."
     )
     return sec
 
 
-def _circumplex(results: dict) -> _Section:
-    sec = _Section("VAT on the circumplex")
+def circumplex(results: dict) -> Section:
+    """VAT(u) on the Schwartz circumplex, averaged over models, one panel per target."""
+    sec = Section("VAT on the circumplex")
     res = results["vat"]
     level = res.attrs.get("level", "value")
     tax = taxonomy_of(res)
@@ -226,8 +178,9 @@ def _circumplex(results: dict) -> _Section:
     return sec
 
 
-def _posterior(tree: xr.DataTree) -> _Section:
-    sec = _Section("Posterior shifts")
+def posterior(tree: xr.DataTree) -> Section:
+    """Posterior VAT medians and 90% intervals, and the posterior shift of every value."""
+    sec = Section("Posterior shifts")
     post = tree["posterior"].to_dataset()
     vat_draws = tree["vat"].to_dataset()
     rows = []
@@ -271,10 +224,11 @@ def _posterior(tree: xr.DataTree) -> _Section:
     return sec
 
 
-def _diagnostics(tree: xr.DataTree) -> _Section:
+def diagnostics(tree: xr.DataTree) -> Section:
+    """The convergence verdict and table, and the posterior predictive check of the ratings."""
     from vatjax.bayes.diagnostics import diagnostics_table
 
-    sec = _Section("Diagnostics")
+    sec = Section("Diagnostics")
     diag = tree["diagnostics"]
     sec.text.append(
         f"Divergences: {diag.attrs.get('divergences', 'n/a')}. Criteria: R-hat <= 1.01, bulk "
@@ -313,122 +267,3 @@ def _diagnostics(tree: xr.DataTree) -> _Section:
     axes[0][0].legend(fontsize=6)
     sec.figures.append(("Posterior predictive check of the rating distribution", _png(fig)))
     return sec
-
-
-def _provenance(results: dict) -> _Section:
-    sec = _Section("Provenance")
-    prov = dict(results.get("provenance", {}))
-    res = results["vat"]
-    for key in (
-        "level",
-        "include_diagonal",
-        "eps",
-        "gain_convention",
-        "gnd_convention",
-        "coupling_convention",
-        "gini_convention",
-    ):
-        prov.setdefault(key, res.attrs.get(key))
-    for name in ("bootstrap", "noise_floor"):
-        if results.get(name) is not None:
-            prov[f"{name}_seed"] = results[name].attrs.get("seed")
-    sec.tables.append(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}))
-    return sec
-
-
-def _missing(title: str, what: str) -> _Section:
-    return _Section(title, text=[f"No posterior ({what}): fit one with `vatjax fit`."])
-
-
-def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="t")
-
-
-def _table_md(df: pd.DataFrame) -> str:
-    def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in df.values)
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
-table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;
-border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}"""
-
-
-def render(sections: list[_Section], title: str, asset_dir: Path) -> tuple[str, str]:
-    """HTML (figures inline as base64) and Markdown (figures as files in asset_dir)."""
-    parts_html = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-        f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-    ]
-    parts_md = [f"# {title}\n"]
-    for k, sec in enumerate(sections):
-        anchor = sec.title.lower().replace(" ", "-")
-        parts_html.append(f"<section id='{anchor}'><h2>{html.escape(sec.title)}</h2>")
-        parts_md.append(f"\n## {sec.title}\n")
-        for t in sec.text:
-            parts_html.append(f"<p>{html.escape(t)}</p>")
-            parts_md.append(f"{t}\n")
-        for df in sec.tables:
-            parts_html.append(_table_html(df))
-            parts_md.append("\n" + _table_md(df))
-        for j, (caption, png) in enumerate(sec.figures):
-            b64 = base64.b64encode(png).decode()
-            parts_html.append(
-                f"<figure><img alt='{html.escape(caption)}' "
-                f"src='data:image/png;base64,{b64}'><figcaption>"
-                f"{html.escape(caption)}</figcaption></figure>"
-            )
-            name = f"fig{k}-{j}.png"
-            with atomic_path(asset_dir / name) as tmp:
-                tmp.write_bytes(png)
-            parts_md.append(f"\n![{caption}]({asset_dir.name}/{name})\n")
-        parts_html.append("</section>")
-    parts_html.append("</body></html>")
-    return "\n".join(parts_html), "\n".join(parts_md)
-
-
-def read_results(folder: str | os.PathLike) -> dict:
-    """Load the saved results of a folder (see the module docstring for the names)."""
-    folder = Path(folder)
-    if not (folder / RESULT_FILES["vat"]).exists():
-        raise VatInputError(
-            f"{folder} has no vat.nc: write one with `vatjax vat FILE --out {folder}/vat.nc` "
-            "or run `vatjax demo`"
-        )
-    results = {k: load(folder / f) for k, f in RESULT_FILES.items() if (folder / f).exists()}
-    if (folder / "provenance.json").exists():
-        results["provenance"] = json.loads((folder / "provenance.json").read_text())
-    return results
-
-
-def build_sections(results: dict) -> list[_Section]:
-    """Every section of the report, in the order of :data:`SECTIONS`."""
-    post = results.get("posterior")
-    return [
-        _vat_table(results),
-        _frontier(results),
-        _heatmaps(results),
-        _circumplex(results),
-        _missing(SECTIONS[4], "posterior.nc") if post is None else _posterior(post),
-        _missing(SECTIONS[5], "posterior.nc") if post is None else _diagnostics(post),
-        _provenance(results),
-    ]
-
-
-def write_report(
-    folder: str | os.PathLike, out: str | os.PathLike, *, title: str = "Value Alignment Tax"
-) -> Path:
-    """Write ``out`` (.html, self-contained) and its Markdown twin (``.md`` + ``_files/``)."""
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise VatInputError(f"the report is HTML: give --out a path ending in .html, not {out}")
-    sections = build_sections(read_results(folder))
-    page, md = render(sections, title, out.with_name(out.stem + "_files"))
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text(md, encoding="utf-8")
-    return out

@@ -1,0 +1,52 @@
+"""The ``vatjax`` command line: every command, the demo pipeline and the report.
+
+One module per command group (:mod:`~vatjax.cli.vat`: simulate and vat;
+:mod:`~vatjax.cli.demo`: demo and report; :mod:`~vatjax.cli.fit`;
+:mod:`~vatjax.cli.collect`), what they share in :mod:`~vatjax.cli.common`, the pipeline in
+:mod:`~vatjax.cli.pipeline`, the report in :mod:`~vatjax.cli.report` and
+:mod:`~vatjax.cli.figures`, the names of the result files in :mod:`~vatjax.cli.results`.
+Heavy libraries (the resampling, NumPyro, matplotlib) load only when a command runs.
+
+Every command prints a clear message and exits with code 2 on bad input, never a traceback.
+
+Example:
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["--help"])
+    >>> result.exit_code, "Value Alignment Tax" in result.output
+    (0, True)
+"""
+
+from __future__ import annotations
+
+import typer
+
+from vatjax.cli.collect import collect_command
+from vatjax.cli.common import friendly_errors
+from vatjax.cli.demo import demo_command, report_command
+from vatjax.cli.fit import fit_command
+from vatjax.cli.vat import simulate_command, vat_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="vatjax",
+    help="Measure the Value Alignment Tax of LLM alignment interventions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name, _command in (
+    ("simulate", simulate_command),
+    ("vat", vat_command),
+    ("demo", demo_command),
+    ("report", report_command),
+    ("collect", collect_command),
+    ("fit", fit_command),
+):
+    app.command(_name)(friendly_errors(_command))
+
+
+def main() -> None:
+    """Entry point of the ``vatjax`` script (and of ``python -m vatjax.cli``)."""
+    app(prog_name="vatjax")

@@ -1,0 +1,76 @@
+"""What every command shares: the two consoles, the error guard, table printing, parsing.
+
+Example:
+    >>> parse_scale("1,7")
+    (1, 7)
+    >>> split_names("model-1, model-2,")
+    ['model-1', 'model-2']
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vatjax.errors import VatInputError
+
+__all__ = ["console", "err_console", "friendly_errors", "parse_scale", "print_table", "split_names"]
+
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def friendly_errors[F: Callable](func: F) -> F:
+    """Turn bad-input exceptions into a one-paragraph message and exit code 2.
+
+    Example:
+        >>> import typer
+        >>> @friendly_errors
+        ... def broken():
+        ...     raise VatInputError("no such thing")
+        >>> try:
+        ...     broken()
+        ... except typer.Exit as exc:
+        ...     print(exc.exit_code)
+        2
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (VatInputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_table(table: pd.DataFrame, title: str) -> None:
+    """Print a table (floats to 3 decimals) on the console with rich."""
+    out = Table(title=title, show_lines=False)
+    for col in table.columns:
+        out.add_column(col, justify="right" if table[col].dtype.kind in "fiu" else "left")
+    for row in table.itertuples(index=False):
+        out.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(out)
+
+
+def parse_scale(text: str) -> tuple[int, int]:
+    """The rating scale of ``--scale LOW,HIGH``; a bad one is a :class:`VatInputError`."""
+    try:
+        lo, hi = (int(p) for p in text.split(","))
+    except ValueError:
+        raise VatInputError(f"--scale must be LOW,HIGH like 1,5; got {text!r}") from None
+    return lo, hi
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """The names of a comma-separated option (None stays None: every name)."""
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]

@@ -1,0 +1,199 @@
+"""Reports: one self-contained HTML file (figures embedded) and a Markdown twin.
+
+A report is built from saved results in one folder, under the names of
+:data:`vatjax.cli.results.RESULT_FILES` (what ``vatjax demo`` writes): ``vat.nc``
+(required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc`` and ``provenance.json``
+(each optional; a missing one is said so in its section). The figures are drawn by
+:mod:`vatjax.cli.figures`.
+
+Example:
+    >>> import tempfile, vatjax
+    >>> from vatjax.cli.report import write_report
+    >>> folder = tempfile.mkdtemp()
+    >>> s = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
+    >>> _ = vatjax.save(vatjax.vat(vatjax.shifts(vatjax.load_judgments(s.table))),
+    ...                 folder + "/vat.nc")
+    >>> write_report(folder, folder + "/report.html").name
+    'report.html'
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from vatjax.cli.figures import Section, circumplex, diagnostics, frontier, heatmaps, posterior
+from vatjax.cli.results import RESULT_FILES, read_results
+from vatjax.data import atomic_path
+from vatjax.errors import VatInputError
+from vatjax.named import metrics_table
+
+__all__ = ["SECTIONS", "build_sections", "render", "write_report"]
+
+SECTIONS = (
+    "VAT table",
+    "Gain-nVAT frontier",
+    "Coupling heatmaps",
+    "VAT on the circumplex",
+    "Posterior shifts",
+    "Diagnostics",
+    "Provenance",
+)
+
+_NOTES = {
+    "bootstrap": (
+        "No bootstrap results ({file}): intervals not computed.",
+        "Intervals: {interval} at level {confidence_level}, {scheme} over scenarios, "
+        "{n_resamples} resamples (seed {seed}); se is the standard deviation of the replicates.",
+    ),
+    "noise_floor": (
+        "No noise floor ({file}): permutation null not computed.",
+        "Noise floor: nvat_floor is the {floor_level:.0%} quantile of nVAT under the "
+        "permutation null ({n_permutations} permutations, seed {seed}); nvat_p the p-value of "
+        "the observed nVAT; pairs_significant the value pairs that survive Benjamini-Hochberg "
+        "at q = {q}.",
+    ),
+}
+"""Per optional result: the note when it is missing, and the note on its settings."""
+
+
+class _Attrs(dict):
+    def __missing__(self, key):  # an attribute not saved reads None, as attrs.get does
+        return None
+
+
+def _note(results: dict, name: str) -> str:
+    missing, present = _NOTES[name]
+    saved = results.get(name)
+    if saved is None:
+        return missing.format(file=RESULT_FILES[name])
+    return present.format_map(_Attrs({"floor_level": 0.95} | dict(saved.attrs)))
+
+
+def _vat_table(results: dict) -> Section:
+    from vatjax.named import uncertainty_table
+
+    sec = Section("VAT table")
+    table = metrics_table(results["vat"]).drop(columns=["gain_raw", "gain_below_eps"])
+    sec.tables.append(
+        uncertainty_table(table, results.get("bootstrap"), results.get("noise_floor"))
+    )
+    sec.text += [_note(results, "bootstrap"), _note(results, "noise_floor")]
+    return sec
+
+
+def _provenance(results: dict) -> Section:
+    sec = Section("Provenance")
+    prov = dict(results.get("provenance", {}))
+    res = results["vat"]
+    for key in (
+        "level",
+        "include_diagonal",
+        "eps",
+        "gain_convention",
+        "gnd_convention",
+        "coupling_convention",
+        "gini_convention",
+    ):
+        prov.setdefault(key, res.attrs.get(key))
+    for name in ("bootstrap", "noise_floor"):
+        if results.get(name) is not None:
+            prov[f"{name}_seed"] = results[name].attrs.get("seed")
+    sec.tables.append(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}))
+    return sec
+
+
+def _missing(title: str) -> Section:
+    what = RESULT_FILES["posterior"]
+    return Section(title, text=[f"No posterior ({what}): fit one with `vatjax fit`."])
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="t")
+
+
+def _table_md(df: pd.DataFrame) -> str:
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
+    return head + "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in df.values)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
+table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;
+border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}"""
+
+
+def render(sections: list[Section], title: str, asset_dir: Path) -> tuple[str, str]:
+    """HTML (figures inline as base64) and Markdown (figures as files in asset_dir).
+
+    Example:
+        >>> import tempfile
+        >>> page, md = render([Section("Notes", text=["a & b"])], "T", Path(tempfile.mkdtemp()))
+        >>> "<p>a &amp; b</p>" in page, md.splitlines()[3:]
+        (True, ['## Notes', '', 'a & b'])
+    """
+    parts_html = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+        f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+    ]
+    parts_md = [f"# {title}\n"]
+    for k, sec in enumerate(sections):
+        anchor = sec.title.lower().replace(" ", "-")
+        parts_html.append(f"<section id='{anchor}'><h2>{html.escape(sec.title)}</h2>")
+        parts_md.append(f"\n## {sec.title}\n")
+        for t in sec.text:
+            parts_html.append(f"<p>{html.escape(t)}</p>")
+            parts_md.append(f"{t}\n")
+        for df in sec.tables:
+            parts_html.append(_table_html(df))
+            parts_md.append("\n" + _table_md(df))
+        for j, (caption, png) in enumerate(sec.figures):
+            b64 = base64.b64encode(png).decode()
+            parts_html.append(
+                f"<figure><img alt='{html.escape(caption)}' "
+                f"src='data:image/png;base64,{b64}'><figcaption>"
+                f"{html.escape(caption)}</figcaption></figure>"
+            )
+            name = f"fig{k}-{j}.png"
+            with atomic_path(asset_dir / name) as tmp:
+                tmp.write_bytes(png)
+            parts_md.append(f"\n![{caption}]({asset_dir.name}/{name})\n")
+        parts_html.append("</section>")
+    parts_html.append("</body></html>")
+    return "\n".join(parts_html), "\n".join(parts_md)
+
+
+def build_sections(results: dict) -> list[Section]:
+    """Every section of the report, in the order of :data:`SECTIONS`."""
+    post = results.get("posterior")
+    return [
+        _vat_table(results),
+        frontier(results),
+        heatmaps(results),
+        circumplex(results),
+        _missing(SECTIONS[4]) if post is None else posterior(post),
+        _missing(SECTIONS[5]) if post is None else diagnostics(post),
+        _provenance(results),
+    ]
+
+
+def write_report(
+    folder: str | os.PathLike, out: str | os.PathLike, *, title: str = "Value Alignment Tax"
+) -> Path:
+    """Write ``out`` (.html, self-contained) and its Markdown twin (``.md`` + ``_files/``)."""
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise VatInputError(f"the report is HTML: give --out a path ending in .html, not {out}")
+    sections = build_sections(read_results(folder))
+    page, md = render(sections, title, out.with_name(out.stem + "_files"))
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    with atomic_path(out.with_suffix(".md")) as tmp:
+        tmp.write_text(md, encoding="utf-8")
+    return out
