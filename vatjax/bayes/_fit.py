@@ -17,16 +17,16 @@ from arviz_base.io_numpyro import MCMCAdapter, NumPyroInferenceAdapter, infer_di
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_uniform
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 
-from vatjax.bayes._data import prepare
-from vatjax.bayes._model import (
+from vatjax.bayes.data import prepare
+from vatjax.bayes.diagnostics import check
+from vatjax.bayes.model import (
     DETERMINISTIC_SITES,
     EVENT_DIMS,
     PER_SCENARIO_SITES,
     build_model,
     model_arrays,
 )
-from vatjax.bayes._posterior import draw_quantities, observed, predictive
-from vatjax.bayes.diagnostics import check
+from vatjax.bayes.posterior import draw_quantities, observed, predictive
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
 from vatjax.errors import VatInputError
 

@@ -40,14 +40,30 @@ class ConvergenceWarning(UserWarning):
     """The sampler did not converge well enough to trust the posterior VAT."""
 
 
-def _stats(ds: xr.Dataset, kind: str) -> xr.Dataset:
+def convergence_stats(ds: xr.Dataset, kind: str) -> xr.Dataset:
+    """R-hat (``kind="rhat"``) or ESS (``"ess_bulk"``, ``"ess_tail"``) of every entry of ``ds``.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> ds = xr.Dataset({"x": (("chain", "draw"), np.random.default_rng(0).normal(size=(2, 100)))})
+        >>> float(convergence_stats(ds, "ess_bulk")["x"]) > 50
+        True
+    """
     with np.errstate(invalid="ignore", divide="ignore"):  # constant entries give NaN
         if kind == "rhat":
             return arviz_stats.rhat(ds)
         return arviz_stats.ess(ds, method=kind.removeprefix("ess_"))
 
 
-def _constant(ds: xr.Dataset) -> xr.Dataset:
+def constant_entries(ds: xr.Dataset) -> xr.Dataset:
+    """True where an entry of ``ds`` is the same in every draw (no R-hat or ESS there).
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> ds = xr.Dataset({"x": (("chain", "draw"), np.ones((2, 5)))})
+        >>> bool(constant_entries(ds)["x"])
+        True
+    """
     return (ds.max(("chain", "draw")) - ds.min(("chain", "draw"))) == 0
 
 
@@ -74,10 +90,10 @@ def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
     ds = xr.merge(parts, compat="override", join="outer") if len(parts) > 1 else parts[0]
     ds = ds.drop_vars([c for c in ds.coords if c not in ds.dims])
     n_chains = ds.sizes["chain"]
-    constant = _constant(ds)
+    constant = constant_entries(ds)
     kinds = ["rhat", "ess_bulk", "ess_tail"] if n_chains > 1 else ["ess_bulk", "ess_tail"]
     stats = xr.concat(
-        [_stats(ds, k).where(~constant) for k in kinds], dim="diagnostic", join="outer"
+        [convergence_stats(ds, k).where(~constant) for k in kinds], dim="diagnostic", join="outer"
     ).assign_coords(diagnostic=kinds)
     method = str(tree.attrs.get("method", "nuts"))
     divergences = 0
@@ -171,7 +187,7 @@ def summary(
         >>> list(summary(xr.DataTree.from_dict({"vat": vat})).index)
         ['nvat']
     """
-    from vatjax.bayes._posterior import SCALAR_VAT
+    from vatjax.bayes.posterior import SCALAR_VAT
 
     if "vat" not in tree.children:
         raise VatInputError("this DataTree has no 'vat' group: make it with vatjax.fit")

@@ -19,8 +19,8 @@ import numpyro
 import numpyro.distributions as dist
 from jax import random
 
-from vatjax.bayes._data import BayesData
-from vatjax.bayes._likelihood import (
+from vatjax.bayes.data import BayesData
+from vatjax.bayes.likelihood import (
     LKJCholesky,
     OrderedLogit,
     ordinal_bounds,
