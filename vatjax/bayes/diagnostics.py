@@ -67,6 +67,33 @@ def constant_entries(ds: xr.Dataset) -> xr.Dataset:
     return (ds.max(("chain", "draw")) - ds.min(("chain", "draw"))) == 0
 
 
+def _criteria(stats: xr.Dataset, kinds: list[str]) -> tuple[list[str], dict[str, float]]:
+    """The failed R-hat / ESS criteria (each naming its quantities) and the worst values."""
+    problems = []
+    extremes = {}
+    for kind, worst, bad in (
+        ("rhat", "max", lambda x: x > RHAT_MAX),
+        ("ess_bulk", "min", lambda x: x < ESS_MIN),
+        ("ess_tail", "min", lambda x: x < ESS_MIN),
+    ):
+        if kind not in kinds:
+            continue
+        failed = []
+        values = []
+        for name in stats.data_vars:
+            arr = stats[name].sel(diagnostic=kind).values
+            arr = arr[~np.isnan(arr)]
+            if arr.size:
+                values.append(getattr(np, worst)(arr))
+                if np.any(bad(arr)):
+                    failed.append(f"{name} ({getattr(np, worst)(arr):.3g})")
+        extremes[f"{worst}_{kind}"] = float(getattr(np, worst)(values)) if values else np.nan
+        if failed:
+            limit = f"> {RHAT_MAX}" if kind == "rhat" else f"< {ESS_MIN}"
+            problems.append(f"{kind} {limit} in {', '.join(failed)}")
+    return problems, extremes
+
+
 def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
     """R-hat, bulk and tail ESS of the posterior VAT and key parameters; the verdict.
 
@@ -99,28 +126,7 @@ def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
     divergences = 0
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"]:
         divergences = int(tree["sample_stats"]["diverging"].sum())
-    problems = []
-    extremes = {}
-    for kind, worst, bad in (
-        ("rhat", "max", lambda x: x > RHAT_MAX),
-        ("ess_bulk", "min", lambda x: x < ESS_MIN),
-        ("ess_tail", "min", lambda x: x < ESS_MIN),
-    ):
-        if kind not in kinds:
-            continue
-        failed = []
-        values = []
-        for name in stats.data_vars:
-            arr = stats[name].sel(diagnostic=kind).values
-            arr = arr[~np.isnan(arr)]
-            if arr.size:
-                values.append(getattr(np, worst)(arr))
-                if np.any(bad(arr)):
-                    failed.append(f"{name} ({getattr(np, worst)(arr):.3g})")
-        extremes[f"{worst}_{kind}"] = float(getattr(np, worst)(values)) if values else np.nan
-        if failed:
-            limit = f"> {RHAT_MAX}" if kind == "rhat" else f"< {ESS_MIN}"
-            problems.append(f"{kind} {limit} in {', '.join(failed)}")
+    problems, extremes = _criteria(stats, kinds)
     if divergences:
         problems.append(f"{divergences} divergent transition(s)")
     if method == "svi":  # independent draws from the guide: R-hat and ESS only show noise
