@@ -2,7 +2,7 @@
 
 Both fit ``ordinal-lkj`` (same parameterisation, same priors, same data) in the same run;
 the posterior VAT quantities of both are computed by the same code
-(``vatjax.bayes._posterior.draw_quantities``) from their draws. Reported: the bulk ESS of
+(``vatjax.bayes.posterior.draw_quantities``) from their draws. Reported: the bulk ESS of
 the slowest VAT quantity per second of sampling, for each, and their ratio; also the
 wall time of the default demo fit (``vatjax.fit`` of ``demo_subset``, preset settings).
 
@@ -29,22 +29,22 @@ import xarray as xr
 
 import vatjax
 from vatjax.bayes import demo_subset, load_preset
-from vatjax.bayes._data import prepare
-from vatjax.bayes._model import model_arrays
-from vatjax.bayes._posterior import draw_quantities
-from vatjax.bayes.diagnostics import _constant, _stats
+from vatjax.bayes.data import prepare
+from vatjax.bayes.diagnostics import constant_entries, convergence_stats
+from vatjax.bayes.model import model_arrays
+from vatjax.bayes.posterior import draw_quantities
 
 
 def slowest_ess(vat: xr.Dataset) -> tuple[float, str]:
     """Lowest bulk ESS over every non-constant entry of every VAT quantity."""
-    ess = _stats(vat, "ess_bulk").where(~_constant(vat))
+    ess = convergence_stats(vat, "ess_bulk").where(~constant_entries(vat))
     worst = {name: float(np.nanmin(ess[name].values)) for name in ess.data_vars}
     name = min(worst, key=worst.get)
     return worst[name], name
 
 
 def pymc_model(data, preset):
-    """ordinal-lkj in PyMC: the parameterisation and priors of vatjax/bayes/_model.py."""
+    """ordinal-lkj in PyMC: the parameterisation and priors of vatjax/bayes/model.py."""
     import pymc as pm
     import pytensor.tensor as pt
 

@@ -31,8 +31,8 @@ from scipy import stats
 
 import vatjax
 from vatjax.bayes import load_preset
-from vatjax.bayes._data import prepare
-from vatjax.bayes._model import build_model, model_arrays
+from vatjax.bayes.data import prepare
+from vatjax.bayes.model import build_model, model_arrays
 
 TAXONOMY = vatjax.Taxonomy(
     ("Alpha", "Beta", "Gamma"),

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import vatjax
-from vatjax.bayes._data import prepare
+from vatjax.bayes.data import prepare
 from vatjax.errors import VatInputError
 
 

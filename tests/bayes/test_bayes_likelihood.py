@@ -14,9 +14,9 @@ from numpyro.infer import Predictive
 
 import vatjax
 from vatjax.bayes import load_preset
-from vatjax.bayes._data import prepare
-from vatjax.bayes._likelihood import OrderedLogit, ordinal_expected_phi, ordinal_log_prob
-from vatjax.bayes._model import build_model, derive, loo_log_lik, model_arrays
+from vatjax.bayes.data import prepare
+from vatjax.bayes.likelihood import OrderedLogit, ordinal_expected_phi, ordinal_log_prob
+from vatjax.bayes.model import build_model, derive, loo_log_lik, model_arrays
 
 RNG = np.random.default_rng(7)
 CUTS = jnp.array([-2.0, -0.5, 0.4, 1.9], jnp.float32)

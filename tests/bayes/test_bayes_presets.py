@@ -101,8 +101,8 @@ def _sample_sites(preset):
     from numpyro import handlers
 
     import vatjax
-    from vatjax.bayes._data import prepare
-    from vatjax.bayes._model import build_model, model_arrays
+    from vatjax.bayes.data import prepare
+    from vatjax.bayes.model import build_model, model_arrays
 
     study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=3, targets=[("Power", -1)],
                                   strategies=["p"], effects=1.0, coupling=0.5)  # fmt: skip

@@ -2,7 +2,11 @@
 intervals, ArviZ DataTree export, diagnostics and PSIS-LOO comparison.
 
 The names load on first use (NumPyro and ArviZ take seconds to import), so
-``import vatjax`` and the command line stay quick.
+``import vatjax`` and the command line stay quick. The building blocks live in public
+modules: ``data`` (:func:`~vatjax.bayes.data.prepare`), ``model``
+(:func:`~vatjax.bayes.model.build_model`, :func:`~vatjax.bayes.model.model_arrays`),
+``likelihood``, ``posterior`` (:func:`~vatjax.bayes.posterior.draw_quantities`),
+``presets`` and ``diagnostics``.
 
 Example:
     >>> from vatjax.bayes import available_presets

@@ -17,16 +17,16 @@ from arviz_base.io_numpyro import MCMCAdapter, NumPyroInferenceAdapter, infer_di
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_uniform
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 
-from vatjax.bayes._data import prepare
-from vatjax.bayes._model import (
+from vatjax.bayes.data import prepare
+from vatjax.bayes.diagnostics import check
+from vatjax.bayes.model import (
     DETERMINISTIC_SITES,
     EVENT_DIMS,
     PER_SCENARIO_SITES,
     build_model,
     model_arrays,
 )
-from vatjax.bayes._posterior import draw_quantities, observed, predictive
-from vatjax.bayes.diagnostics import check
+from vatjax.bayes.posterior import draw_quantities, observed, predictive
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
 from vatjax.errors import VatInputError
 
@@ -130,7 +130,7 @@ def _run_nuts(model, d, s, preset, key, progress):
         mcmc.run(key, d, extra_fields=fields)
     samples = mcmc.get_samples(group_by_chain=True)
     stats = MCMCAdapter(mcmc).get_sample_stats()
-    return samples, stats, s["max_tree_depth"]
+    return samples, stats, s["max_tree_depth"], None
 
 
 class _FlatPlates(numpyro.primitives.Messenger):
@@ -224,6 +224,81 @@ def _log_likelihood(loglik: np.ndarray, data, preset: Preset, vat: xr.Dataset) -
     )
 
 
+def _model_of(judgments: xr.Dataset, preset: Preset, selection: dict) -> tuple:
+    """The fit's data, whether its shift means are pooled, its NumPyro model and arrays."""
+    data = prepare(judgments, **selection)
+    pooled = preset.shift_mean_pooling == "hierarchical" and data.poolable
+    return data, pooled, build_model(preset, data.sizes, pooled=pooled), model_arrays(data, preset)
+
+
+def _sample(numpyro_model, d: dict, s: dict, preset: Preset, key, progress: bool) -> tuple:
+    """Draws (chain, draw, ...), sampler stats, tree depth and SVI losses, all computed."""
+    run = _run_nuts if s["method"] == "nuts" else _run_svi
+    samples, stats, depth, losses = run(numpyro_model, d, s, preset, key, progress)
+    return jax.block_until_ready(samples), stats, depth, losses
+
+
+def _check_predictive_draws(predictive_draws) -> None:
+    if not isinstance(predictive_draws, int) or predictive_draws < 0:
+        raise VatInputError(
+            f"predictive_draws must be a whole number >= 0, got {predictive_draws!r}"
+        )
+
+
+def _posterior_tree(numpyro_model, d: dict, data, samples, stats, depth, keep_latent: bool):
+    """The DataTree of the draws (posterior, and sample_stats for NUTS), dims from the plates."""
+    kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
+    coords = data.coords() | {"slot": np.arange(data.sizes["slot"])}
+    with _numpyro_promotion():
+        dims = infer_dims(numpyro_model, (d,))
+    dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
+    tree = from_numpyro(
+        _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
+    )
+    if not stats and "sample_stats" in tree.children:  # SVI: no sampler statistics
+        del tree["sample_stats"]
+    return tree
+
+
+def _add_vat(tree, vat: xr.Dataset, losses, preset: Preset, include_diagonal: bool, eps: float):
+    """Add the posterior VAT group with its conventions, then (SVI) the loss trace."""
+    tree["vat"] = vat.assign_attrs(
+        include_diagonal=int(include_diagonal),
+        eps=float(eps),
+        coupling_scope=preset.coupling_scope,
+        note="coupling is Omega, the correlation of the latent shifts; with coupling_scope "
+        "'intervention' it is shared by the models, so its copies along 'model' are equal. "
+        "Gain and GND use the expected ratings of the observed judgments (phi scale).",
+    )
+    if losses is not None:
+        tree["svi"] = xr.Dataset({"loss": (("step",), losses, {"long_name": "negative ELBO"})})
+
+
+def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: bool, times):
+    """The fit's attrs: version, preset, sampler settings, seed, the three timings (s),
+    scale, taxonomy."""
+    sampling_time, vat_time, export_time = times
+    return {
+        "vatjax_version": version("vatjax"),
+        "preset": preset.name,
+        "preset_toml": preset.to_toml(),
+        "likelihood": preset.likelihood,
+        "shift_mean_pooling": "hierarchical" if pooled else "none",
+        "method": s["method"],
+        "chains": s["chains"],
+        "draws": s["draws"],
+        "warmup": s["warmup"] if s["method"] == "nuts" else 0,
+        "seed": seed,
+        "sampling_time_s": round(sampling_time, 3),
+        "posterior_vat_time_s": round(vat_time, 3),
+        "export_time_s": round(export_time, 3),
+        "baseline": data.baseline,
+        "scale_min": data.scale[0],
+        "scale_max": data.scale[1],
+        "taxonomy": judgments.attrs.get("taxonomy", ""),
+    }
+
+
 def fit(
     judgments: xr.Dataset,
     model: str | Preset = DEFAULT_PRESET,
@@ -277,38 +352,18 @@ def fit(
     """
     preset = load_preset(model)
     s = _settings(preset, chains=chains, draws=draws, warmup=warmup, method=method)
-    if not isinstance(predictive_draws, int) or predictive_draws < 0:
-        raise VatInputError(
-            f"predictive_draws must be a whole number >= 0, got {predictive_draws!r}"
-        )
-    data = prepare(judgments, models=models, interventions=interventions, scenarios=scenarios)
-    sizes = data.sizes
-    pooled = preset.shift_mean_pooling == "hierarchical" and data.poolable
-    numpyro_model = build_model(preset, sizes, pooled=pooled)
-    d = model_arrays(data, preset)
+    _check_predictive_draws(predictive_draws)
+    selection = {"models": models, "interventions": interventions, "scenarios": scenarios}
+    data, pooled, numpyro_model, d = _model_of(judgments, preset, selection)
     key_fit, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
-    losses = None
-    if s["method"] == "nuts":
-        samples, stats, depth = _run_nuts(numpyro_model, d, s, preset, key_fit, progress)
-    else:
-        samples, stats, depth, losses = _run_svi(numpyro_model, d, s, preset, key_fit, progress)
-    samples = jax.block_until_ready(samples)
+    samples, stats, depth, losses = _sample(numpyro_model, d, s, preset, key_fit, progress)
     sampling_time = time.perf_counter() - start
     vat, loglik = draw_quantities(
         samples, d, data, preset, include_diagonal=include_diagonal, eps=eps
     )
     vat_time = time.perf_counter() - start - sampling_time
-    kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
-    coords = data.coords() | {"slot": np.arange(sizes["slot"])}
-    with _numpyro_promotion():
-        dims = infer_dims(numpyro_model, (d,))
-    dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
-    tree = from_numpyro(
-        _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
-    )
-    if not stats and "sample_stats" in tree.children:  # SVI: no sampler statistics
-        del tree["sample_stats"]
+    tree = _posterior_tree(numpyro_model, d, data, samples, stats, depth, keep_latent)
     tree["log_likelihood"] = _log_likelihood(loglik, data, preset, vat)
     tree["observed_data"] = observed(data)
     if predictive_draws:
@@ -316,34 +371,8 @@ def fit(
             key_pred, samples, d, data, preset, predictive_draws
         )
     export_time = time.perf_counter() - start - sampling_time - vat_time
-    tree["vat"] = vat.assign_attrs(
-        include_diagonal=int(include_diagonal),
-        eps=float(eps),
-        coupling_scope=preset.coupling_scope,
-        note="coupling is Omega, the correlation of the latent shifts; with coupling_scope "
-        "'intervention' it is shared by the models, so its copies along 'model' are equal. "
-        "Gain and GND use the expected ratings of the observed judgments (phi scale).",
-    )
-    if losses is not None:
-        tree["svi"] = xr.Dataset({"loss": (("step",), losses, {"long_name": "negative ELBO"})})
-    tree.attrs = {
-        "vatjax_version": version("vatjax"),
-        "preset": preset.name,
-        "preset_toml": preset.to_toml(),
-        "likelihood": preset.likelihood,
-        "shift_mean_pooling": "hierarchical" if pooled else "none",
-        "method": s["method"],
-        "chains": s["chains"],
-        "draws": s["draws"],
-        "warmup": s["warmup"] if s["method"] == "nuts" else 0,
-        "seed": seed,
-        "sampling_time_s": round(sampling_time, 3),
-        "posterior_vat_time_s": round(vat_time, 3),
-        "export_time_s": round(export_time, 3),
-        "baseline": data.baseline,
-        "scale_min": data.scale[0],
-        "scale_max": data.scale[1],
-        "taxonomy": judgments.attrs.get("taxonomy", ""),
-    }
+    _add_vat(tree, vat, losses, preset, include_diagonal, eps)
+    times = (sampling_time, vat_time, export_time)
+    tree.attrs = _tree_attrs(judgments, data, preset, s, seed, pooled, times)
     tree["diagnostics"] = check(tree, warn=True)
     return tree

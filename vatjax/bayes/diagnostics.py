@@ -40,15 +40,58 @@ class ConvergenceWarning(UserWarning):
     """The sampler did not converge well enough to trust the posterior VAT."""
 
 
-def _stats(ds: xr.Dataset, kind: str) -> xr.Dataset:
+def convergence_stats(ds: xr.Dataset, kind: str) -> xr.Dataset:
+    """R-hat (``kind="rhat"``) or ESS (``"ess_bulk"``, ``"ess_tail"``) of every entry of ``ds``.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> ds = xr.Dataset({"x": (("chain", "draw"), np.random.default_rng(0).normal(size=(2, 100)))})
+        >>> float(convergence_stats(ds, "ess_bulk")["x"]) > 50
+        True
+    """
     with np.errstate(invalid="ignore", divide="ignore"):  # constant entries give NaN
         if kind == "rhat":
             return arviz_stats.rhat(ds)
         return arviz_stats.ess(ds, method=kind.removeprefix("ess_"))
 
 
-def _constant(ds: xr.Dataset) -> xr.Dataset:
+def constant_entries(ds: xr.Dataset) -> xr.Dataset:
+    """True where an entry of ``ds`` is the same in every draw (no R-hat or ESS there).
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> ds = xr.Dataset({"x": (("chain", "draw"), np.ones((2, 5)))})
+        >>> bool(constant_entries(ds)["x"])
+        True
+    """
     return (ds.max(("chain", "draw")) - ds.min(("chain", "draw"))) == 0
+
+
+def _criteria(stats: xr.Dataset, kinds: list[str]) -> tuple[list[str], dict[str, float]]:
+    """The failed R-hat / ESS criteria (each naming its quantities) and the worst values."""
+    problems = []
+    extremes = {}
+    for kind, worst, bad in (
+        ("rhat", "max", lambda x: x > RHAT_MAX),
+        ("ess_bulk", "min", lambda x: x < ESS_MIN),
+        ("ess_tail", "min", lambda x: x < ESS_MIN),
+    ):
+        if kind not in kinds:
+            continue
+        failed = []
+        values = []
+        for name in stats.data_vars:
+            arr = stats[name].sel(diagnostic=kind).values
+            arr = arr[~np.isnan(arr)]
+            if arr.size:
+                values.append(getattr(np, worst)(arr))
+                if np.any(bad(arr)):
+                    failed.append(f"{name} ({getattr(np, worst)(arr):.3g})")
+        extremes[f"{worst}_{kind}"] = float(getattr(np, worst)(values)) if values else np.nan
+        if failed:
+            limit = f"> {RHAT_MAX}" if kind == "rhat" else f"< {ESS_MIN}"
+            problems.append(f"{kind} {limit} in {', '.join(failed)}")
+    return problems, extremes
 
 
 def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
@@ -74,37 +117,16 @@ def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
     ds = xr.merge(parts, compat="override", join="outer") if len(parts) > 1 else parts[0]
     ds = ds.drop_vars([c for c in ds.coords if c not in ds.dims])
     n_chains = ds.sizes["chain"]
-    constant = _constant(ds)
+    constant = constant_entries(ds)
     kinds = ["rhat", "ess_bulk", "ess_tail"] if n_chains > 1 else ["ess_bulk", "ess_tail"]
     stats = xr.concat(
-        [_stats(ds, k).where(~constant) for k in kinds], dim="diagnostic", join="outer"
+        [convergence_stats(ds, k).where(~constant) for k in kinds], dim="diagnostic", join="outer"
     ).assign_coords(diagnostic=kinds)
     method = str(tree.attrs.get("method", "nuts"))
     divergences = 0
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"]:
         divergences = int(tree["sample_stats"]["diverging"].sum())
-    problems = []
-    extremes = {}
-    for kind, worst, bad in (
-        ("rhat", "max", lambda x: x > RHAT_MAX),
-        ("ess_bulk", "min", lambda x: x < ESS_MIN),
-        ("ess_tail", "min", lambda x: x < ESS_MIN),
-    ):
-        if kind not in kinds:
-            continue
-        failed = []
-        values = []
-        for name in stats.data_vars:
-            arr = stats[name].sel(diagnostic=kind).values
-            arr = arr[~np.isnan(arr)]
-            if arr.size:
-                values.append(getattr(np, worst)(arr))
-                if np.any(bad(arr)):
-                    failed.append(f"{name} ({getattr(np, worst)(arr):.3g})")
-        extremes[f"{worst}_{kind}"] = float(getattr(np, worst)(values)) if values else np.nan
-        if failed:
-            limit = f"> {RHAT_MAX}" if kind == "rhat" else f"< {ESS_MIN}"
-            problems.append(f"{kind} {limit} in {', '.join(failed)}")
+    problems, extremes = _criteria(stats, kinds)
     if divergences:
         problems.append(f"{divergences} divergent transition(s)")
     if method == "svi":  # independent draws from the guide: R-hat and ESS only show noise
@@ -171,7 +193,7 @@ def summary(
         >>> list(summary(xr.DataTree.from_dict({"vat": vat})).index)
         ['nvat']
     """
-    from vatjax.bayes._posterior import SCALAR_VAT
+    from vatjax.bayes.posterior import SCALAR_VAT
 
     if "vat" not in tree.children:
         raise VatInputError("this DataTree has no 'vat' group: make it with vatjax.fit")

@@ -1,6 +1,6 @@
 """Per-draw read-outs of a fit: posterior VAT, cell log-likelihood, predictive replicates.
 
-Each posterior draw goes through the model's own :func:`~vatjax.bayes._model.derive`,
+Each posterior draw goes through the model's own :func:`~vatjax.bayes.model.derive`,
 then through the same kernels as the point metrics (:func:`vatjax.core.metrics.gain_gnd`,
 :func:`vatjax.core.metrics.vat_from_coupling`), so the posterior VAT is computed exactly as
 ``vatjax.vat`` computes the point VAT, with the latent coupling Omega in place of the
@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from vatjax.bayes._data import BayesData
-from vatjax.bayes._model import derive, expected_score, loo_log_lik, predictive_draw
+from vatjax.bayes.data import BayesData
+from vatjax.bayes.model import derive, expected_score, loo_log_lik, predictive_draw
 from vatjax.bayes.presets import Preset
 from vatjax.core.metrics import gain_gnd, vat_from_coupling
 

@@ -19,8 +19,8 @@ import numpyro
 import numpyro.distributions as dist
 from jax import random
 
-from vatjax.bayes._data import BayesData
-from vatjax.bayes._likelihood import (
+from vatjax.bayes.data import BayesData
+from vatjax.bayes.likelihood import (
     LKJCholesky,
     OrderedLogit,
     ordinal_bounds,
@@ -28,6 +28,7 @@ from vatjax.bayes._likelihood import (
     ordinal_log_prob_derivatives,
 )
 from vatjax.bayes.presets import Preset
+from vatjax.data.scoring import group_mean
 
 # latent sites with one entry per scenario: big, left out of the posterior unless asked
 PER_SCENARIO_SITES = ("value_state_z", "shift_z")
@@ -210,8 +211,6 @@ def expected_score(derived: dict, d: dict, preset: Preset) -> jnp.ndarray:
 
 def _cell_mean(phi: jnp.ndarray, d: dict) -> jnp.ndarray:
     """Polarity-signed phi (model, condition, scenario, slot) -> mean per value cell."""
-    from vatjax.data.scoring import group_mean
-
     return group_mean(d["slot_sign"] * phi, d["mask"], d["slot_to_value"], xp=jnp)[0]
 
 
@@ -226,105 +225,155 @@ def predictive_draw(key, derived: dict, d: dict, preset: Preset) -> dict[str, jn
     return {"score": jnp.where(d["mask"], derived["latent"] + sd * noise, jnp.nan)}
 
 
+class _Sites:
+    """The sites of one run of a model: plates by dim name, and each sampled value kept by
+    name for :func:`derive`."""
+
+    def __init__(self, sizes: dict[str, int], priors: dict) -> None:
+        self.sizes, self.pr, self.raw = sizes, priors, {}
+
+    def plates(self, *names: str) -> contextlib.ExitStack:
+        return _plates(self.sizes, *names)
+
+    def sample(self, name: str, fn, **kw) -> jnp.ndarray:
+        return self.raw.setdefault(name, numpyro.sample(name, fn, **kw))
+
+
+def _sample_states(s: _Sites) -> None:
+    """Value profile per model and its per-scenario states (non-centred)."""
+    with s.plates("model", "value"):
+        s.sample("value_state_mean", dist.Normal(0.0, s.pr["profile_sd"]))
+        s.sample("value_state_sd", dist.HalfNormal(s.pr["scenario_sd"]))
+    with s.plates("model", "scenario", "value"):
+        s.sample("value_state_z", dist.Normal(0.0, 1.0))
+
+
+def _sample_shift_means(s: _Sites, group_index: jnp.ndarray, pooled: bool) -> None:
+    if pooled:
+        # centred: each shift mean is pinned by all scenarios, so its data are strong
+        with s.plates("target_group", "value"):
+            group_mean = s.sample("shift_mean_group", dist.Normal(0.0, s.pr["shift_mean_sd"]))
+        spread = s.sample("shift_mean_spread", dist.HalfNormal(s.pr["shift_mean_pool_sd"]))
+        with s.plates("model", "intervention", "value"):
+            s.sample("shift_mean", dist.Normal(group_mean[group_index], spread))
+    else:
+        with s.plates("model", "intervention", "value"):
+            s.sample("shift_mean", dist.Normal(0.0, s.pr["shift_mean_sd"]))
+
+
+def _sample_shift_covariance(s: _Sites, cov: tuple[str, ...], lkj: bool) -> None:
+    """Shift sd per value and, with an LKJ coupling, the Cholesky factor of Omega."""
+    with s.plates(*cov, "value"):
+        s.sample("shift_sd", dist.HalfNormal(s.pr["shift_sd"]))
+    if not lkj:
+        return
+    concentration = s.pr["lkj_concentration"]
+    if s.pr.get("lkj_concentration_log_sd", 0.0) > 0:
+        log_conc = s.sample(
+            "coupling_log_concentration",
+            dist.Normal(np.log(concentration), s.pr["lkj_concentration_log_sd"]),
+        )
+        concentration = jnp.exp(log_conc)
+    with s.plates(*cov):
+        s.sample(
+            "coupling_chol",
+            LKJCholesky(s.sizes["value"], concentration),
+            infer={"event_dims": ["value", "value2"]},
+        )
+
+
+def _sample_ordinal_parameters(s: _Sites) -> None:
+    """Cutpoints per model (centre and log gaps) and the zero-sum micro-value effects."""
+    with s.plates("model"):
+        s.sample("cutpoint_center", dist.Normal(0.0, s.pr["cutpoint_center_sd"]))
+    if s.sizes["category"] > 2:
+        with s.plates("model", "cutpoint_gap"):
+            s.sample(
+                "cutpoint_log_gap",
+                dist.Normal(s.pr["cutpoint_log_gap_mean"], s.pr["cutpoint_log_gap_sd"]),
+            )
+    if s.sizes["micro_value"] > 1:
+        item_sd = s.sample("item_sd", dist.HalfNormal(s.pr["item_sd"]))
+        s.sample(
+            "item_effect",
+            dist.ZeroSumNormal(item_sd, event_shape=(s.sizes["micro_value"],)),
+            infer={"event_dims": ["micro_value"]},
+        )
+
+
+def _sample_rating_sd(s: _Sites, d: dict) -> None:
+    """Normal likelihood: the rating sd per (model, value), seen in the within-cell spread."""
+    with s.plates("model", "value"):
+        rating_sd = s.sample("rating_sd", dist.HalfNormal(s.pr["rating_sd"]))
+        # the spread of the ratings within their cells: SS ~ sd^2 chi2(df)
+        numpyro.sample(
+            "within_ss",
+            dist.Gamma(jnp.maximum(d["within_df"], 1.0) / 2, 0.5 / rating_sd**2).mask(
+                d["within_df"] > 0
+            ),
+            obs=d["within_ss"],
+        )
+
+
+def _observe(
+    s: _Sites, derived: dict, d: dict, preset: Preset, cov: tuple[str, ...], observe: bool
+) -> None:
+    """The deterministic sites (Omega, cutpoints) and the likelihood of the data."""
+    with s.plates(*cov):
+        numpyro.deterministic(
+            "coupling", derived["coupling"][0] if len(cov) == 1 else derived["coupling"]
+        )
+    if preset.likelihood == "ordinal":
+        with s.plates("model"):
+            numpyro.deterministic("cutpoints", derived["cutpoints"])
+        eta = linear_predictor(derived, d)
+        with (
+            s.plates("model", "condition", "scenario", "slot"),
+            numpyro.handlers.mask(mask=d["mask"]),
+        ):
+            numpyro.sample(
+                "rating", OrderedLogit(eta, _cut(derived)), obs=d["rating"] if observe else None
+            )
+    else:
+        sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(jnp.maximum(d["count"], 1.0))
+        with (
+            s.plates("model", "condition", "scenario", "value"),
+            numpyro.handlers.mask(mask=d["mask"]),
+        ):
+            numpyro.sample(
+                "score", dist.Normal(derived["latent"], sd), obs=d["score"] if observe else None
+            )
+
+
 def build_model(preset: Preset, sizes: dict[str, int], *, pooled: bool | None = None) -> Callable:
     """The NumPyro model of ``preset`` for data of these ``sizes``: ``model(d, observe=True)``.
 
     ``pooled`` (default: the preset's ``shift_mean_pooling == "hierarchical"``) may be set
     False where no target group has two shift means to pool, since a spread of one member
     is not identified and only bends the geometry.
+
+    Example:
+        >>> from vatjax.bayes import load_preset
+        >>> sizes = {"model": 1, "intervention": 1, "scenario": 3, "value": 2}
+        >>> callable(build_model(load_preset("gaussian"), sizes))
+        True
     """
-    pr = preset.priors
     if pooled is None:
         pooled = preset.shift_mean_pooling == "hierarchical"
-    p = lambda *names: _plates(sizes, *names)  # noqa: E731
-    v = sizes["value"]
     cov = _cov_dims(preset)
+    lkj = preset.coupling == "lkj" and sizes["value"] > 1
 
     def model(d: dict, observe: bool = True) -> None:
-        raw = {}
-        sample = lambda name, fn, **kw: raw.setdefault(name, numpyro.sample(name, fn, **kw))  # noqa: E731
-        with p("model", "value"):
-            sample("value_state_mean", dist.Normal(0.0, pr["profile_sd"]))
-            sample("value_state_sd", dist.HalfNormal(pr["scenario_sd"]))
-        with p("model", "scenario", "value"):
-            sample("value_state_z", dist.Normal(0.0, 1.0))
-        if pooled:
-            # centred: each shift mean is pinned by all scenarios, so its data are strong
-            with p("target_group", "value"):
-                group_mean = sample("shift_mean_group", dist.Normal(0.0, pr["shift_mean_sd"]))
-            spread = sample("shift_mean_spread", dist.HalfNormal(pr["shift_mean_pool_sd"]))
-            with p("model", "intervention", "value"):
-                sample("shift_mean", dist.Normal(group_mean[d["group_index"]], spread))
-        else:
-            with p("model", "intervention", "value"):
-                sample("shift_mean", dist.Normal(0.0, pr["shift_mean_sd"]))
-        with p(*cov, "value"):
-            sample("shift_sd", dist.HalfNormal(pr["shift_sd"]))
-        if preset.coupling == "lkj" and v > 1:
-            concentration = pr["lkj_concentration"]
-            if pr.get("lkj_concentration_log_sd", 0.0) > 0:
-                log_conc = sample(
-                    "coupling_log_concentration",
-                    dist.Normal(np.log(concentration), pr["lkj_concentration_log_sd"]),
-                )
-                concentration = jnp.exp(log_conc)
-            with p(*cov):
-                sample(
-                    "coupling_chol",
-                    LKJCholesky(v, concentration),
-                    infer={"event_dims": ["value", "value2"]},
-                )
-        with p("model", "intervention", "scenario", "value"):
-            sample("shift_z", dist.Normal(0.0, 1.0))
+        s = _Sites(sizes, preset.priors)
+        _sample_states(s)
+        _sample_shift_means(s, d["group_index"], pooled)
+        _sample_shift_covariance(s, cov, lkj)
+        with s.plates("model", "intervention", "scenario", "value"):
+            s.sample("shift_z", dist.Normal(0.0, 1.0))
         if preset.likelihood == "ordinal":
-            with p("model"):
-                sample("cutpoint_center", dist.Normal(0.0, pr["cutpoint_center_sd"]))
-            if sizes["category"] > 2:
-                with p("model", "cutpoint_gap"):
-                    sample(
-                        "cutpoint_log_gap",
-                        dist.Normal(pr["cutpoint_log_gap_mean"], pr["cutpoint_log_gap_sd"]),
-                    )
-            if sizes["micro_value"] > 1:
-                item_sd = sample("item_sd", dist.HalfNormal(pr["item_sd"]))
-                sample(
-                    "item_effect",
-                    dist.ZeroSumNormal(item_sd, event_shape=(sizes["micro_value"],)),
-                    infer={"event_dims": ["micro_value"]},
-                )
+            _sample_ordinal_parameters(s)
         else:
-            with p("model", "value"):
-                rating_sd = sample("rating_sd", dist.HalfNormal(pr["rating_sd"]))
-                # the spread of the ratings within their cells: SS ~ sd^2 chi2(df)
-                numpyro.sample(
-                    "within_ss",
-                    dist.Gamma(jnp.maximum(d["within_df"], 1.0) / 2, 0.5 / rating_sd**2).mask(
-                        d["within_df"] > 0
-                    ),
-                    obs=d["within_ss"],
-                )
-
-        derived = derive(raw, d, preset, sizes)
-        with p(*cov):
-            numpyro.deterministic(
-                "coupling", derived["coupling"][0] if len(cov) == 1 else derived["coupling"]
-            )
-        if preset.likelihood == "ordinal":
-            with p("model"):
-                numpyro.deterministic("cutpoints", derived["cutpoints"])
-            eta = linear_predictor(derived, d)
-            with p("model", "condition", "scenario", "slot"), numpyro.handlers.mask(mask=d["mask"]):
-                numpyro.sample(
-                    "rating", OrderedLogit(eta, _cut(derived)), obs=d["rating"] if observe else None
-                )
-        else:
-            sd = derived["rating_sd"][:, None, None, :] / jnp.sqrt(jnp.maximum(d["count"], 1.0))
-            with (
-                p("model", "condition", "scenario", "value"),
-                numpyro.handlers.mask(mask=d["mask"]),
-            ):
-                numpyro.sample(
-                    "score", dist.Normal(derived["latent"], sd), obs=d["score"] if observe else None
-                )
+            _sample_rating_sd(s, d)
+        _observe(s, derive(s.raw, d, preset, sizes), d, preset, cov, observe)
 
     return model

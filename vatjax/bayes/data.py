@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from vatjax.data import check_judgments
+from vatjax.data.scoring import group_mean, phi_levels
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import taxonomy_of
 
@@ -79,8 +80,6 @@ class BayesData:
 
     def phi(self) -> np.ndarray:
         """phi of each rating category: (r - mid) / (mid - low), VAT_SPEC section 1."""
-        from vatjax.data.scoring import phi_levels
-
         return phi_levels(*self.scale).astype(np.float32)
 
     def slot_design(self) -> np.ndarray:
@@ -98,8 +97,6 @@ class BayesData:
     def score(self) -> tuple[np.ndarray, np.ndarray]:
         """Observed value scores E (model, condition, scenario, value), NaN where no rating,
         and the number of ratings behind each."""
-        from vatjax.data.scoring import group_mean
-
         signed = self.slot_sign * self.phi()[self.rating]
         score, count = group_mean(signed, self.mask, self.slot_to_value())
         return score.astype(np.float32), count
@@ -144,14 +141,13 @@ def _pick(kind: str, available: Sequence[str], chosen: Sequence[str] | None) -> 
     return [a for a in available if a in chosen]
 
 
-def prepare(
+def _select(
     judgments: xr.Dataset,
-    *,
-    models: Sequence[str] | None = None,
-    interventions: Sequence[str] | None = None,
-    scenarios: Sequence[str] | None = None,
-) -> BayesData:
-    """Validate the Judgments (and a selection of them) and lay them out dense."""
+    models: Sequence[str] | None,
+    interventions: Sequence[str] | None,
+    scenarios: Sequence[str] | None,
+) -> tuple[xr.Dataset, str, list[str], list[str]]:
+    """The selected Judgments (items with no rating dropped), baseline, models, interventions."""
     check_judgments(judgments)
     attrs = judgments.attrs
     missing = [k for k in ("baseline", "scale_min", "scale_max") if k not in attrs]
@@ -179,11 +175,15 @@ def prepare(
         sub = sub.isel(item=np.isin(sub["scenario"].values, keep))
     rating = sub["rating"].values
     sub = sub.isel(item=~np.all(np.isnan(rating), axis=(0, 1)))
-    rating = sub["rating"].values
-    lo, hi = int(attrs["scale_min"]), int(attrs["scale_max"])
+    return sub, baseline, model_names, int_names
 
+
+def _check_design(
+    rating: np.ndarray, scen_names: list[str], model_names: list[str], conditions: list[str]
+) -> None:
+    """Raise every problem of the selection at once: too few scenarios, constant ratings,
+    a model missing under a condition."""
     problems = []
-    scen_names = list(pd.unique(sub["scenario"].values.astype(str)))
     if len(scen_names) < MIN_SCENARIOS:
         problems.append(
             f"only {len(scen_names)} scenario(s) with ratings: the coupling of shifts across "
@@ -196,7 +196,7 @@ def prepare(
                 f"every rating of model {name!r} is {r[0]:g}: constant ratings carry no "
                 "information on shifts (and leave the cutpoints unidentified)"
             )
-        for c, cond in enumerate([baseline, *int_names]):
+        for c, cond in enumerate(conditions):
             if np.all(np.isnan(rating[m, c])):
                 problems.append(
                     f"model {name!r} has no ratings under {cond!r}: the Bayesian models need "
@@ -205,6 +205,44 @@ def prepare(
                 )
     if problems:
         raise VatInputError(f"{len(problems)} problem(s) with the judgments to fit", problems)
+
+
+def _slots(sub: xr.Dataset, scen_names: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The distinct (micro_value, polarity, repeat) slots, and each item's slot and scenario."""
+    slot_keys = pd.DataFrame(
+        {
+            "micro_value": sub["micro_value"].values.astype(str),
+            "polarity": sub["polarity"].values.astype(int),
+            "repeat": sub["repeat"].values.astype(int) if "repeat" in sub.coords else 0,
+        }
+    )
+    slots = slot_keys.drop_duplicates().reset_index(drop=True)
+    slot_index = pd.MultiIndex.from_frame(slots).get_indexer(pd.MultiIndex.from_frame(slot_keys))
+    item_scen = pd.Index(scen_names).get_indexer(sub["scenario"].values.astype(str))
+    return slots, slot_index, item_scen
+
+
+def prepare(
+    judgments: xr.Dataset,
+    *,
+    models: Sequence[str] | None = None,
+    interventions: Sequence[str] | None = None,
+    scenarios: Sequence[str] | None = None,
+) -> BayesData:
+    """Validate the Judgments (and a selection of them) and lay them out dense.
+
+    Example:
+        >>> import vatjax
+        >>> j = vatjax.load_judgments(vatjax.simulate_study(seed=0, n_scenarios=3).table)
+        >>> data = prepare(j, models=["model-1"], interventions=["prompt-8shot:Power"])
+        >>> data.rating.shape[:3], data.target
+        ((1, 2, 3), ['Power'])
+    """
+    sub, baseline, model_names, int_names = _select(judgments, models, interventions, scenarios)
+    rating = sub["rating"].values
+    lo, hi = int(judgments.attrs["scale_min"]), int(judgments.attrs["scale_max"])
+    scen_names = list(pd.unique(sub["scenario"].values.astype(str)))
+    _check_design(rating, scen_names, model_names, [baseline, *int_names])
 
     tax = taxonomy_of(judgments)
     present_v = set(sub["value"].values.astype(str))
@@ -219,22 +257,13 @@ def prepare(
             "ratings of the target; collect them or drop those interventions"
         )
     direction = sub["direction"].values[1:].astype(np.float32)
-    groups = list(dict.fromkeys(f"{t}{int(d):+d}" for t, d in zip(targets, direction, strict=True)))
+    group_of = [f"{t}{int(d):+d}" for t, d in zip(targets, direction, strict=True)]
+    groups = list(dict.fromkeys(group_of))
 
-    slot_keys = pd.DataFrame(
-        {
-            "micro_value": sub["micro_value"].values.astype(str),
-            "polarity": sub["polarity"].values.astype(int),
-            "repeat": sub["repeat"].values.astype(int) if "repeat" in sub.coords else 0,
-        }
-    )
-    slots = slot_keys.drop_duplicates().reset_index(drop=True)
-    slot_index = pd.MultiIndex.from_frame(slots).get_indexer(pd.MultiIndex.from_frame(slot_keys))
-    item_scen = pd.Index(scen_names).get_indexer(sub["scenario"].values.astype(str))
+    slots, slot_index, item_scen = _slots(sub, scen_names)
     dense = np.full((len(model_names), len(int_names) + 1, len(scen_names), len(slots)), np.nan)
     dense[:, :, item_scen, slot_index] = rating
     mask = ~np.isnan(dense)
-    category = np.where(mask, dense - lo, 0).astype(np.int32)
     micro_of_slot = slots["micro_value"].to_numpy()
     return BayesData(
         models=model_names,
@@ -248,12 +277,9 @@ def prepare(
         direction=direction,
         target_index=np.array([value_names.index(t) for t in targets], np.int32),
         groups=groups,
-        group_index=np.array(
-            [groups.index(f"{t}{int(d):+d}") for t, d in zip(targets, direction, strict=True)],
-            np.int32,
-        ),
+        group_index=np.array([groups.index(g) for g in group_of], np.int32),
         scale=(lo, hi),
-        rating=category,
+        rating=np.where(mask, dense - lo, 0).astype(np.int32),
         mask=mask,
         slot_value=np.array([value_names.index(tax.value_of(u)) for u in micro_of_slot], np.int32),
         slot_micro=np.array([micro_names.index(u) for u in micro_of_slot], np.int32),
