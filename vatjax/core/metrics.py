@@ -8,10 +8,9 @@ layout the resampling engine and the named layer share.
 
 Example:
     >>> import jax.numpy as jnp
-    >>> x = jnp.array([[0.5, 0.0], [1.0, 0.5], [0.0, -0.5]])
-    >>> m = vat_metrics(x, jnp.ones(3), jnp.array([True, False]), 1.0)
-    >>> round(float(m.gain), 3), float(m.coupling[0, 1])
-    (0.5, 1.0)
+    >>> vat, nvat, central = vat_from_coupling(jnp.array([[1.0, 0.5], [0.5, 1.0]]))
+    >>> [float(v) for v in vat], float(nvat), float(central)
+    ([0.5, 0.5], 0.5, 0.0)
 """
 
 from __future__ import annotations
@@ -93,19 +92,16 @@ def _gain_gnd_core(x, w, target_mask, direction, eps):
     return gain, gain_raw, small, gnd
 
 
+Shifts = Float[Array, "*batch scenario value"]
+Weights = Float[Array, "*batch scenario"]
+ValueMask = Bool[Array, "*batch value"]
+PerCell = Float[Array, "*batch"]
+
+
 @jax.jit
 def gain_gnd(
-    x: Float[Array, "*batch scenario value"],
-    weights: Float[Array, "*batch scenario"],
-    target_mask: Bool[Array, "*batch value"],
-    direction: Float[Array, "*batch"],
-    eps: float = 1e-3,
-) -> tuple[
-    Float[Array, "*batch"],
-    Float[Array, "*batch"],
-    Bool[Array, "*batch"],
-    Float[Array, "*batch value"],
-]:
+    x: Shifts, weights: Weights, target_mask: ValueMask, direction: PerCell, eps: float = 1e-3
+) -> tuple[PerCell, PerCell, Bool[Array, "*batch"], Float[Array, "*batch value"]]:
     """Gain (oriented by direction), raw gain, the |Gain| < eps flag, and GND per value.
 
     The target's shift per sample is the mean of x over the entries in ``target_mask``
@@ -133,10 +129,10 @@ class VatMetrics(NamedTuple):
 
 @partial(jax.jit, static_argnames=("include_diagonal", "pairwise"))
 def vat_metrics(
-    x: Float[Array, "*batch scenario value"],
-    weights: Float[Array, "*batch scenario"],
-    target_mask: Bool[Array, "*batch value"],
-    direction: Float[Array, "*batch"],
+    x: Shifts,
+    weights: Weights,
+    target_mask: ValueMask,
+    direction: PerCell,
     eps: float = 1e-3,
     *,
     include_diagonal: bool = False,

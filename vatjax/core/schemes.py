@@ -263,16 +263,8 @@ def draw_chunk(
     else:
         base = present.reshape(-1, present.shape[-1])
     order = present_first(base) if order is None else order.reshape(base.shape)
-    draw = partial(
-        _draw,
-        key,
-        present=present,
-        base=base,
-        order=order,
-        scheme=scheme,
-        shared=shared,
-        first_cell=first_cell,
-    )
+    draw = partial(_draw, key, present=present, base=base, order=order, scheme=scheme,
+                   shared=shared, first_cell=first_cell)  # fmt: skip
     w = jax.vmap(lambda i: draw(i, attempt=0))(indices)
     if not scheme.may_reject:
         return w

@@ -120,21 +120,10 @@ def _draw_truth(rng, interventions, couplings, effects, sizes, sd, taxonomy) -> 
         t = list(values).index(tv)
         pattern = np.where(np.arange(n_values) == t, 1.0, spill * circ[t])
         mu[:, i] = d * effects[j] * susceptibility[:, None] * pattern
-    return _Truth(
-        values=values,
-        micro=micro,
-        micro_v=micro_v,
-        item_u=np.tile(np.arange(len(micro)), 2),
-        item_sigma=np.repeat([1, -1], len(micro)),
-        interventions=interventions,
-        models=[f"model-{i + 1}" for i in range(n_models)],
-        beta=beta,
-        omega=omega,
-        mu=mu,
-        cuts=cuts,
-        profile=profile,
-        shift_sd=shift_sd,
-    )
+    item_u, item_sigma = np.tile(np.arange(len(micro)), 2), np.repeat([1, -1], len(micro))
+    models = [f"model-{i + 1}" for i in range(n_models)]
+    return _Truth(values, micro, micro_v, item_u, item_sigma, interventions, models, beta,
+                  omega, mu, cuts, profile, shift_sd)  # fmt: skip
 
 
 def _draw_latent(rng, tr: _Truth, n: int) -> tuple[np.ndarray, np.ndarray]:
