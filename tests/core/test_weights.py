@@ -7,7 +7,7 @@ import pytest
 import scipy.stats
 from jax.extend.random import threefry_2x32
 
-from vatjax.core.random import random_words, threefry2x32
+from vatjax.core.random import host_words, random_words, threefry2x32
 from vatjax.core.schemes import (
     draw_weights,
     jackknife_groups,
@@ -173,3 +173,9 @@ def test_jackknife_groups_come_from_the_key():
     assert not np.array_equal(a, c)
     assert (a[1, :7] == -1).all()
     np.testing.assert_array_equal(np.bincount(a[1, 7:]), [9, 9, 9, 8, 8])  # 43 = 5 x 8 + 3
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (4, 9), (9002,)])
+def test_host_words_equal_the_device_words(shape):
+    key = jax.random.key(12)
+    np.testing.assert_array_equal(host_words(key, shape), np.asarray(random_words(key, shape)))

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-__all__ = ["random_words", "threefry2x32"]
+__all__ = ["host_words", "random_words", "threefry2x32"]
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
@@ -68,11 +68,28 @@ def random_words(key, shape: tuple[int, ...]) -> Array:
     if str(jax.random.key_impl(key)) != "threefry2x32":
         words = jax.random.bits(key, shape, jnp.uint32)
     else:
-        size = math.prod(shape)
-        half = (size + 1) // 2
-        k = jax.random.key_data(key)
-        count = jnp.arange(half, dtype=jnp.uint32)
-        # counters (j, j + half); an odd size pads the last pair with 0, as JAX does
-        y1, y2 = threefry2x32(k[0], k[1], count, (count + np.uint32(half)) % np.uint32(size))
-        words = jnp.concatenate([y1, y2 if size % 2 == 0 else y2[:-1]]).reshape(shape)
+        words = _threefry_words(jax.random.key_data(key), shape, jnp)
     return jax.lax.optimization_barrier(words)
+
+
+def host_words(key, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`random_words` computed by numpy on the host (bit for bit the same words,
+    nothing to compile): for small host-side draws such as the jackknife groups.
+
+    Example:
+        >>> import jax
+        >>> bool((host_words(jax.random.key(3), (5,)) == random_words(jax.random.key(3), (5,))).all())
+        True
+    """
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps, as in the hash
+        return _threefry_words(np.asarray(jax.random.key_data(key)), shape, np)
+
+
+def _threefry_words(k, shape: tuple[int, ...], xp):
+    """Both words of the Threefry-2x32 blocks for key data ``k``, in ``xp`` (jnp or np)."""
+    size = math.prod(shape)
+    half = (size + 1) // 2
+    count = xp.arange(half, dtype=xp.uint32)
+    # counters (j, j + half); an odd size pads the last pair with 0, as JAX does
+    y1, y2 = threefry2x32(k[0], k[1], count, (count + np.uint32(half)) % np.uint32(size))
+    return xp.concatenate([y1, y2 if size % 2 == 0 else y2[:-1]]).reshape(shape)

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from vatjax.core.random import random_words
+from vatjax.core.random import host_words, random_words
 from vatjax.errors import VatInputError
 
 __all__ = [
@@ -360,10 +360,11 @@ def jackknife_groups(
         idx = np.flatnonzero(row)
         if n_groups >= len(idx):
             groups[c, idx] = np.arange(len(idx))
-        else:  # a uniform random permutation: the ranks of random words
-            words = np.asarray(random_words(jax.random.fold_in(jkey, c), (len(idx),)))
-            rank = np.argsort(np.argsort(words, kind="stable"), kind="stable")
-            groups[c, idx] = rank % n_groups
+            continue
+        # a uniform random permutation of the present samples: the ranks of random words
+        words = host_words(jax.random.fold_in(jkey, c), (len(idx),))
+        rank = np.argsort(np.argsort(words, kind="stable"), kind="stable")
+        groups[c, idx] = rank % n_groups
     return groups.reshape(present.shape), max(n_groups, 1)
 
 
