@@ -41,24 +41,42 @@ def permutation_sources(
     present: Bool[Array, "cell scenario"],
     inverse: Int[Array, "cell scenario"],
     n_values: int,
+    first_cell: Int[Array, ""] | int = 0,
 ) -> Int[Array, "cell value scenario"]:
-    """The scenario whose shift each slot takes in permutation ``index``: each value
-    shuffled across the cell's present scenarios, absent ones in place; index -1 is the
-    observed data. Permutation p of cell c uses ``fold_in(fold_in(key, p), c)``."""
+    """The scenario whose shift each slot takes in permutation ``index``: values 1..V-1
+    each shuffled across the cell's present scenarios, independently; index -1 is the
+    observed data. Value 0 keeps its order: the coupling is unchanged by one permutation
+    applied to every value, so shuffling V - 1 values gives the same null as shuffling all
+    V. Permutation p of cell c uses ``fold_in(fold_in(key, p), first_cell + c)``.
+
+    A permutation is the sort order of random 32-bit keys, packed with the slot's number
+    in the low bits (one-operand sort, about 2.5x faster than sorting keys with an index);
+    the slot numbers are put through a random affine map first, so the rare equal
+    high bits (probability ~2^-18 per pair at 9,002 scenarios) are broken in random order.
+    """
     n_cells, n = present.shape
+    bits = max(1, int(n - 1).bit_length())
+    low = jnp.uint32((1 << bits) - 1)
     pkey = jax.random.fold_in(key, jnp.maximum(index, 0))
     iota = jnp.arange(n, dtype=jnp.uint32)
 
     def one_cell(c, pc, inv):
-        bits = random_words(jax.random.fold_in(pkey, c), (n_values, n))
-        # present scenarios in random order first, then the absent ones (all-NaN rows,
-        # interchangeable); one sort key. Equal keys among the present ones (probability
-        # ~n^2 / 2^33 per value) keep the order the sort gives them.
-        keys = jnp.where(pc, jnp.minimum(bits, jnp.uint32(0xFFFFFFFE)), jnp.uint32(0xFFFFFFFF))
-        _, perm = jax.lax.sort((keys, jnp.broadcast_to(iota, bits.shape)), num_keys=1)
-        return jnp.take(perm, inv, axis=-1).astype(jnp.int32)
+        words = random_words(jax.random.fold_in(pkey, c), (n_values, n))
+        a, b = words[-1, 0] | jnp.uint32(1), words[-1, 1]  # a random affine map of slots
+        a_inv = a  # the inverse of an odd number mod 2^32, by Newton's iteration
+        for _ in range(5):
+            a_inv = a_inv * (jnp.uint32(2) - a * a_inv)
+        slot = (a * iota + b) & low
+        # present scenarios first, in random order (their high bits stay below all ones),
+        # then the absent ones (all-NaN rows, interchangeable: absent slots take absent rows)
+        top = jnp.minimum(words[:-1] & ~low, ~low - (low + jnp.uint32(1)))
+        keys = jnp.where(pc, top, ~low) | slot
+        perm = (a_inv * ((jnp.sort(keys, axis=-1) & low) - b)) & low
+        src = jnp.take(perm, inv, axis=-1).astype(jnp.int32)
+        return jnp.concatenate([jnp.arange(n, dtype=jnp.int32)[None], src])
 
-    src = jax.vmap(one_cell)(jnp.arange(n_cells), present, inverse)
+    cells = first_cell + jnp.arange(n_cells)
+    src = jax.vmap(one_cell)(cells, present, inverse)
     return jnp.where(index < 0, jnp.arange(n, dtype=jnp.int32), src)
 
 
@@ -71,6 +89,7 @@ def permuted_stats(
     *,
     pairwise: bool,
     include_diagonal: bool,
+    first_cell: Int[Array, ""] | int = 0,
 ) -> Float[Array, "permutation cell stat"]:
     """Stat vectors (:data:`~vatjax.core.metrics.NULL_METRICS`, packed) of the permutations
     ``indices``. Without NaN inside scenarios (``pairwise=False``) a value's midranks move
@@ -86,14 +105,16 @@ def permuted_stats(
     if pairwise:  # NaN inside scenarios: rank every permuted data set pair by pair
 
         def one(i):
-            src = jnp.swapaxes(permutation_sources(key, i, present, inverse, n_values), 1, 2)
+            src = jnp.swapaxes(
+                permutation_sources(key, i, present, inverse, n_values, first_cell), 1, 2
+            )
             return stats(spearman(jnp.take_along_axis(x, src, axis=1), w, pairwise=True))
 
         return jax.lax.map(one, indices)
     scaled = jax.vmap(centred_midranks)(x, w) * jnp.sqrt(w)[:, None, :]
 
     def one(i):
-        src = permutation_sources(key, i, present, inverse, n_values)
+        src = permutation_sources(key, i, present, inverse, n_values, first_cell)
         y = jnp.take_along_axis(scaled, src, axis=-1)
         return stats(correlation_from_cross(y @ jnp.swapaxes(y, -1, -2)))
 

@@ -68,10 +68,12 @@ def size_chunks(
     """Chunk sizes for ``n_cells`` cells of ``n`` samples x ``n_values`` values, with
     ``levels`` tie groups (see :func:`vatjax.core.groups.n_levels`), under ``max_memory``.
 
-    Bytes per resample and cell: weights and draws, and the gathered ranks and their
-    products (x V with pairwise NaN); without NaN the gathered ranks exist for one slice of
+    The cells of a chunk run one after the other, so the temporaries are one cell's.
+    Bytes per resample: weights and draws, and the gathered ranks and their products
+    (x V with pairwise NaN); without NaN the gathered ranks exist for one slice of
     resamples at a time, which takes at most a quarter of a device's budget. Each device
-    holds its own copy of the plan. ``force_groups`` overrides the kernel choice.
+    holds its own copy of the plan (every cell's). ``force_groups`` overrides the kernel
+    choice.
     """
     plan_bytes, grouped = 0, False
     if not permute and n * n_values > 0:
@@ -91,8 +93,8 @@ def size_chunks(
     budget = max(max_memory - n_devices * plan_bytes - reps, max_memory // 4) // n_devices
     gather_slice = 1
     if sliced:
-        gathered = n * 4 * 2 * n_values * n_cells  # per resample of the slice
+        gathered = n * 4 * 2 * n_values  # per resample of the slice
         gather_slice = int(np.clip(budget // 4 // gathered, 1, MAX_GATHER_SLICE))
         budget -= gather_slice * gathered
-    chunk = int(min(max(budget // (2 * per * n_cells), 1), MAX_CHUNK))
+    chunk = int(min(max(budget // (2 * per), 1), MAX_CHUNK))
     return Sizing(grouped, chunk, gather_slice)

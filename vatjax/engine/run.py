@@ -144,7 +144,28 @@ def _weighted_stats(cfg: _Config, data: _Data, w, eps):
 
 
 def _chunk(cfg: _Config, idx, order, params: _Params, data: _Data):
-    """The stat vectors of one chunk of resample (or permutation) numbers."""
+    """The stat vectors (chunk, cell, S) of one chunk of resample (or permutation) numbers,
+    one cell at a time: a cell's temporaries (weights, ranks, products) stay in cache and
+    the chunk size does not shrink with the number of cells."""
+    if cfg.shared:  # one order, of the union of the scenarios
+        order = jnp.broadcast_to(order, data.present.shape)
+    per_cell = (data.x, data.plan, data.mask, data.direction, data.present, data.groups,
+                data.inverse, order)  # fmt: skip
+    cells = jnp.arange(data.x.shape[0], dtype=jnp.int32)
+
+    def one_cell(args):
+        c, x, plan, mask, direction, present, groups, inverse, order_c = args
+        one = _Data(data.first_cell + c, data.union, present[None], groups[None],
+                    inverse[None], x[None], GroupPlan(*(a[None] for a in plan)), mask[None],
+                    direction[None])  # fmt: skip
+        order_c = order_c if cfg.shared else order_c[None]
+        return _cell_chunk(cfg, idx, order_c, params, one)[:, 0]
+
+    return jnp.swapaxes(jax.lax.map(one_cell, (cells, *per_cell)), 0, 1)
+
+
+def _cell_chunk(cfg: _Config, idx, order, params: _Params, data: _Data):
+    """The stat vectors (chunk, 1, S) of the one cell in ``data``."""
     if cfg.permute:
         return permuted_stats(
             params.key,
@@ -154,6 +175,7 @@ def _chunk(cfg: _Config, idx, order, params: _Params, data: _Data):
             data.inverse,
             pairwise=cfg.pairwise,
             include_diagonal=cfg.include_diagonal,
+            first_cell=data.first_cell,
         )
     generators = [jax.vmap(lambda i: jackknife_weights(data.groups, i))] + [
         functools.partial(
@@ -176,7 +198,8 @@ def _device_call(cfg: _Config):
     def body(idx, n_chunks, params: _Params, data: _Data):
         """The first n_chunks of this device's CHUNKS_PER_CALL chunks, in one call."""
         idx = idx.reshape(CHUNKS_PER_CALL, -1)
-        order = present_first(data.union if cfg.shared else data.present)  # one sort per call
+        # the present-first order of the draws: one sort per call, not one per chunk
+        order = present_first(data.union if cfg.shared else data.present)
         one = functools.partial(_chunk, cfg, order=order, params=params, data=data)
         shape = jax.eval_shape(one, idx[0])
         out = jnp.zeros((CHUNKS_PER_CALL, *shape.shape), shape.dtype)
