@@ -9,9 +9,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import typer
@@ -20,7 +22,15 @@ from rich.table import Table
 
 from vatjax.errors import VatInputError
 
-__all__ = ["console", "err_console", "friendly_errors", "parse_scale", "print_table", "split_names"]
+__all__ = [
+    "console",
+    "err_console",
+    "friendly_errors",
+    "parse_scale",
+    "print_table",
+    "split_names",
+    "stage",
+]
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -74,3 +84,19 @@ def parse_scale(text: str) -> tuple[int, int]:
 def split_names(text: str | None) -> list[str] | None:
     """The names of a comma-separated option (None stays None: every name)."""
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@contextlib.contextmanager
+def stage(what: str) -> Iterator[None]:
+    """One progress line per stage of a long command, on stderr: what, then its wall time.
+
+    Example:
+        >>> with stage("nothing"):
+        ...     pass
+    """
+    err_console.print(f"[dim]{what} ...[/]", highlight=False)
+    start = time.perf_counter()
+    yield
+    err_console.print(
+        f"[dim]{what}: done in {time.perf_counter() - start:.1f} s[/]", highlight=False
+    )

@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 import xarray as xr
 
-from vatjax.cli.common import console, parse_scale, print_table
+from vatjax.cli.common import console, parse_scale, print_table, stage
 from vatjax.data import load_judgments, save, shifts, simulate_study, write_table
 from vatjax.named import metrics_table, vat
 
@@ -84,26 +84,24 @@ def vat_command(
     """
     from vatjax.named import bootstrap, noise_floor, results_dataset, uncertainty_table
 
-    judgments = load_judgments(
-        file, scale=parse_scale(scale), conditions=conditions, baseline=baseline
-    )
-    delta = shifts(judgments, level)
-    result = vat(delta, include_diagonal=include_diagonal, eps=eps)
+    with stage(f"loading {file.name}"):
+        judgments = load_judgments(
+            file, scale=parse_scale(scale), conditions=conditions, baseline=baseline
+        )
+    with stage("shifts and metrics"):
+        delta = shifts(judgments, level)
+        result = vat(delta, include_diagonal=include_diagonal, eps=eps)
     table = metrics_table(result)
     common = dict(seed=seed, include_diagonal=include_diagonal)
     boot = null = None
+    cells = f"{len(table)} cells"
     if n_boot:
-        boot = bootstrap(
-            delta,
-            n_resamples=n_boot,
-            scheme=scheme,
-            interval=interval,
-            level=confidence,
-            eps=eps,
-            **common,
-        )
+        with stage(f"{scheme} x {n_boot:,} ({interval}), {cells}"):
+            boot = bootstrap(delta, n_resamples=n_boot, scheme=scheme, interval=interval,
+                             level=confidence, eps=eps, **common)  # fmt: skip
     if n_null:
-        null = noise_floor(delta, n_permutations=n_null, **common)
+        with stage(f"noise floor: {n_null:,} permutations, {cells}"):
+            null = noise_floor(delta, n_permutations=n_null, **common)
     if boot is not None or null is not None:
         table = uncertainty_table(table, boot, null)
         result = results_dataset(result, boot, null)
