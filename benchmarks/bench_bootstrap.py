@@ -33,15 +33,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from benchlib import machine, peak_rss, tree_at
+from benchlib import run_worker as run_worker_process
 
 N_PAPER = 9002
 B_PAPER = 10_000
@@ -91,7 +90,7 @@ def worker(args) -> None:
     out: dict = {"devices": len(jax.devices()), "platform": jax.devices()[0].platform}
     if args.task == "paper":
         kw = dict(n_resamples=B_PAPER, interval="bca", seed=0, quiet=True)
-        rss0 = _rss()
+        rss0 = peak_rss()
         t = time.perf_counter()
         ds = vatjax.bootstrap(shifts, **kw)
         out["cold_s"] = time.perf_counter() - t
@@ -99,7 +98,7 @@ def worker(args) -> None:
         ds = vatjax.bootstrap(shifts, **kw)
         out["warm_s"] = time.perf_counter() - t
         out["warm_cpu_s"] = time.process_time() - c
-        out["peak_rss"] = _rss()
+        out["peak_rss"] = peak_rss()
         out["rss_before"] = rss0
         out["jackknife_groups"] = ds.attrs["jackknife_groups"]
         out["engine"] = ds.attrs["coupling_engine"]
@@ -109,7 +108,7 @@ def worker(args) -> None:
         ds_full = vatjax.bootstrap(shifts, **full)
         out["warm_full_jackknife_s"] = time.perf_counter() - t
         out["full_jackknife_groups"] = ds_full.attrs["jackknife_groups"]
-        out["peak_rss_all"] = _rss()
+        out["peak_rss_all"] = peak_rss()
         out["nvat"] = [ds["nvat"].sel(stat=s).item() for s in ("estimate", "lower", "upper", "se")]
         out["gain"] = [ds["gain"].sel(stat=s).item() for s in ("estimate", "lower", "upper", "se")]
         out["groups"] = _groups(shifts)
@@ -122,7 +121,7 @@ def worker(args) -> None:
         out["warm_s"] = time.perf_counter() - t
         out["warm_cpu_s"] = time.process_time() - c
         out["jackknife_groups"] = ds.attrs["jackknife_groups"]
-        out["peak_rss"] = _rss()
+        out["peak_rss"] = peak_rss()
         out["groups"] = _groups(sh)
     print("RESULT " + json.dumps(out))
 
@@ -139,37 +138,17 @@ def _groups(shifts) -> int:
     return int(-(-k // 64) * 64)
 
 
-def _rss() -> int:
-    """Peak resident set size of this process, bytes."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def run_worker(
     data: Path, devices: int, task: str, n: int = 0, b: int = 0, source: Path | None = None
 ) -> dict:
     """One worker in a fresh process; ``source`` imports vatjax from that tree instead."""
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    if source is not None:
-        env["PYTHONPATH"] = str(source)
-    cmd = [sys.executable, __file__, "--worker", task, "--data", str(data)]
-    cmd += ["--n", str(n), "--b", str(b)]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
-    if res.returncode or not line:
-        raise RuntimeError(f"worker failed:\n{res.stdout}\n{res.stderr}")
-    return json.loads(line[-1][7:])
+    args = ["--worker", task, "--data", str(data), "--n", str(n), "--b", str(b)]
+    return run_worker_process(__file__, args, devices, source)
 
 
 def against(data: Path, devices: int, ref: str, repeats: int) -> None:
     """This tree against commit ``ref``, alternating fresh processes; prints a table."""
-    repo = Path(__file__).resolve().parents[1]
-    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", ref], check=True,
-                         capture_output=True, text=True).stdout.strip()  # fmt: skip
-    tree = Path(tempfile.gettempdir()) / f"vatjax-at-{sha}"
-    if not tree.exists():
-        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), sha],
-                       check=True, capture_output=True)  # fmt: skip
+    sha, tree = tree_at(ref)
     runs: dict[str, list[dict]] = {"this tree": [], sha: []}
     for _ in range(repeats):
         runs["this tree"].append(run_worker(data, devices, "paper"))
@@ -320,23 +299,6 @@ def _timed(fn) -> float:
 def flops_per_evaluation(n: int, v: int, groups: int) -> float:
     """FLOPs of one weight vector in spearman_many + gain_gnd (products only)."""
     return 2 * n * groups + 2 * n * v * v + 2 * n * (2 * v + 2)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import jax
-
-    return (
-        f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, JAX {jax.__version__}, CPU only"
-    )
 
 
 def main() -> None:
