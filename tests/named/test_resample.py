@@ -263,6 +263,22 @@ def test_permutation_p_value_of_nvat_is_uniform_without_coupling():
     assert nf["q_coupling"].notnull().sum() == 200 * 90
 
 
+def test_cells_on_the_same_scenarios_share_permutations():
+    """Each cell's null is that of the cell alone: the shared permutations are the
+    permutations the cell would get by itself (so its null is still a uniform one)."""
+    x = tied_cells(nan_rate=0.0, n=40, n_models=3)
+    kw = dict(n_permutations=30, seed=4, quiet=True)
+    together = noise_floor(make_shifts(x), **kw)
+    assert together.attrs["prng"].endswith("same scenarios")
+    for m in (0, 2):
+        alone = noise_floor(make_shifts(x[m : m + 1]), **kw)
+        np.testing.assert_allclose(
+            together["null_nvat"].isel(model=m), alone["null_nvat"].isel(model=0), atol=1e-6
+        )
+    other = noise_floor(make_shifts(x[1:2]), **kw)["null_nvat"].isel(model=0)
+    assert not np.allclose(together["null_nvat"].isel(model=0), other)  # data differ
+
+
 def test_noise_floor_detects_coupling_and_matches_scipy_fdr():
     rng = np.random.default_rng(6)
     x = rng.integers(-4, 5, size=(40, 10)) / 4.0
@@ -323,10 +339,9 @@ def test_permuted_ranks_equal_spearman_of_permuted_data(absent):
     inverse = jnp.asarray(inverse_order(cells.present))
     key, idx = jax.random.key(5), jnp.arange(-1, 4)
     present = jnp.asarray(cells.present)
+    src = jax.vmap(lambda i: permutation_sources(key, i, present, inverse, 10))(idx)
     stats = np.asarray(
-        permuted_stats(
-            key, idx, jnp.asarray(cells.x), present, inverse, pairwise=False, include_diagonal=False
-        )
+        permuted_stats(jnp.asarray(cells.x), present, src, pairwise=False, include_diagonal=False)
     )
     for k, i in enumerate(np.asarray(idx)):
         src = sources(cells, int(i), seed=5)

@@ -5,7 +5,7 @@ Example:
     >>> import jax, jax.numpy as jnp, numpy as np
     >>> present = jnp.ones((1, 5), bool)
     >>> src = permutation_sources(jax.random.key(0), 0, present, inverse_order(present), 2)
-    >>> sorted(int(i) for i in src[0, 0])
+    >>> sorted(int(i) for i in src[0, 1])
     [0, 1, 2, 3, 4]
 """
 
@@ -81,21 +81,19 @@ def permutation_sources(
 
 
 def permuted_stats(
-    key,
-    indices: Int[Array, " permutation"],
     x: Float[Array, "cell scenario value"],
     present: Bool[Array, "cell scenario"],
-    inverse: Int[Array, "cell scenario"],
+    sources: Int[Array, "permutation cell value scenario"],
     *,
     pairwise: bool,
     include_diagonal: bool,
-    first_cell: Int[Array, ""] | int = 0,
 ) -> Float[Array, "permutation cell stat"]:
-    """Stat vectors (:data:`~vatjax.core.metrics.NULL_METRICS`, packed) of the permutations
-    ``indices``. Without NaN inside scenarios (``pairwise=False``) a value's midranks move
-    with its shifts: the data are ranked once and the ranks permuted."""
+    """Stat vectors (:data:`~vatjax.core.metrics.NULL_METRICS`, packed) of the permuted
+    data: slot i of value v takes the shift of scenario ``sources[p, c, v, i]`` (see
+    :func:`permutation_sources`). Without NaN inside scenarios (``pairwise=False``) a
+    value's midranks move with its shifts: the data are ranked once and the ranks permuted.
+    """
     w = present.astype(jnp.float32)
-    n_values = x.shape[-1]
 
     def stats(coupling):
         vat, nvat, central = vat_from_coupling(coupling, include_diagonal=include_diagonal)
@@ -104,18 +102,15 @@ def permuted_stats(
 
     if pairwise:  # NaN inside scenarios: rank every permuted data set pair by pair
 
-        def one(i):
-            src = jnp.swapaxes(
-                permutation_sources(key, i, present, inverse, n_values, first_cell), 1, 2
-            )
-            return stats(spearman(jnp.take_along_axis(x, src, axis=1), w, pairwise=True))
+        def one(src):
+            permuted = jnp.take_along_axis(x, jnp.swapaxes(src, 1, 2), axis=1)
+            return stats(spearman(permuted, w, pairwise=True))
 
-        return jax.lax.map(one, indices)
+        return jax.lax.map(one, sources)
     scaled = jax.vmap(centred_midranks)(x, w) * jnp.sqrt(w)[:, None, :]
 
-    def one(i):
-        src = permutation_sources(key, i, present, inverse, n_values, first_cell)
+    def one(src):
         y = jnp.take_along_axis(scaled, src, axis=-1)
         return stats(correlation_from_cross(y @ jnp.swapaxes(y, -1, -2)))
 
-    return jax.vmap(one)(indices)
+    return jax.vmap(one)(sources)

@@ -31,7 +31,7 @@ from jax.sharding import PartitionSpec as P
 
 from vatjax.core.groups import GroupPlan, group_plan, n_levels, spearman_many
 from vatjax.core.metrics import FLOAT_METRICS, NULL_METRICS, gain_gnd, pack, vat_from_coupling
-from vatjax.core.permute import inverse_order, permuted_stats
+from vatjax.core.permute import inverse_order, permutation_sources, permuted_stats
 from vatjax.core.ranks import spearman
 from vatjax.core.schemes import SCHEMES, draw_chunk, jackknife_weights, make_scheme, present_first
 from vatjax.engine.budget import CHUNKS_PER_CALL, DEFAULT_MAX_MEMORY, size_chunks
@@ -152,31 +152,37 @@ def _chunk(cfg: _Config, idx, order, params: _Params, data: _Data):
     per_cell = (data.x, data.plan, data.mask, data.direction, data.present, data.groups,
                 data.inverse, order)  # fmt: skip
     cells = jnp.arange(data.x.shape[0], dtype=jnp.int32)
+    n_values = data.x.shape[-1]
+    shared_sources = None
+    if cfg.permute and cfg.shared:  # every cell has the same scenarios: one permutation each
+        shared_sources = _sources(params, idx, data.present[:1], data.inverse[:1], n_values, 0)
 
     def one_cell(args):
         c, x, plan, mask, direction, present, groups, inverse, order_c = args
         one = _Data(data.first_cell + c, data.union, present[None], groups[None],
                     inverse[None], x[None], GroupPlan(*(a[None] for a in plan)), mask[None],
                     direction[None])  # fmt: skip
+        if cfg.permute:
+            src = shared_sources
+            if src is None:
+                src = _sources(params, idx, one.present, one.inverse, n_values, one.first_cell)
+            return permuted_stats(one.x, one.present, src, pairwise=cfg.pairwise,
+                                  include_diagonal=cfg.include_diagonal)[:, 0]  # fmt: skip
         order_c = order_c if cfg.shared else order_c[None]
         return _cell_chunk(cfg, idx, order_c, params, one)[:, 0]
 
     return jnp.swapaxes(jax.lax.map(one_cell, (cells, *per_cell)), 0, 1)
 
 
+def _sources(params: _Params, idx, present, inverse, n_values: int, first_cell):
+    """The permutation sources (chunk, cell, value, scenario) of the numbers ``idx``."""
+    return jax.vmap(
+        lambda i: permutation_sources(params.key, i, present, inverse, n_values, first_cell)
+    )(idx)
+
+
 def _cell_chunk(cfg: _Config, idx, order, params: _Params, data: _Data):
-    """The stat vectors (chunk, 1, S) of the one cell in ``data``."""
-    if cfg.permute:
-        return permuted_stats(
-            params.key,
-            idx,
-            data.x,
-            data.present,
-            data.inverse,
-            pairwise=cfg.pairwise,
-            include_diagonal=cfg.include_diagonal,
-            first_cell=data.first_cell,
-        )
+    """The stat vectors (chunk, 1, S) of the resamples of the one cell in ``data``."""
     generators = [jax.vmap(lambda i: jackknife_weights(data.groups, i))] + [
         functools.partial(
             draw_chunk,

@@ -78,11 +78,15 @@ def noise_floor(
         raise VatInputError(f"floor_level must lie in (0, 1), got {floor_level}")
     check_resampling(max_memory, devices)
     sc = shift_cells(shifts)
+    # cells judged on the same scenarios share each permutation (one sort for all of them);
+    # every cell's null is still a uniform permutation of its own data
+    shared = bool((sc.cells.present == sc.cells.present[:1]).all())
     engine = prepare(
         sc.cells,
         seed=seed,
         n_reps_total=n_permutations + 1,
         permute=True,
+        shared=shared,
         include_diagonal=include_diagonal,
         max_memory=int(max_memory),
         devices=devices,
@@ -104,7 +108,12 @@ def noise_floor(
         "floor_level": float(floor_level),
         "p_value_convention": "(1 + #{null >= observed}) / (1 + n_permutations); coupling on |R|",
         "fdr": "Benjamini-Hochberg over the V(V-1)/2 pairs of each cell",
-        "prng": "threefry2x32; permutation p of cell c: fold_in(fold_in(key(seed), p), c)",
+        "prng": "threefry2x32; permutation p: fold_in(fold_in(key(seed), p), 0), shared by "
+        "cells judged on the same scenarios"
+        if shared
+        else "threefry2x32; permutation p of cell c: fold_in(fold_in(key(seed), p), c)",
+        "null_values_shuffled": "values 1..V-1 (value 0 fixed: R is unchanged by a common "
+        "permutation)",
     }
     del ds.attrs["eps"]
     return ds
