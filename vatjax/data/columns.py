@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -91,26 +92,54 @@ def _from_arrow(col) -> Coded:
     return Coded(small_codes(codes, len(labels)), labels)
 
 
-def _csv_arrow(path: Path):
-    """A CSV file as a pyarrow Table, text columns dictionary-encoded as they are read."""
+class _Codebook:
+    """Codes of one column read batch by batch, each batch's dictionary mapped onto one
+    growing list of labels (the labels are few; the rows never pass through Python)."""
+
+    def __init__(self) -> None:
+        self.index: dict = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, arr) -> None:
+        import pyarrow.compute as pc
+
+        remap = np.array(
+            [self.index.setdefault(x, len(self.index)) for x in arr.dictionary.to_pylist()]
+            + [-1],
+            dtype=np.int64,
+        )
+        idx = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
+        self.parts.append(small_codes(remap[idx], len(self.index)))
+
+    def coded(self) -> Coded:
+        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int8)
+        return Coded(small_codes(codes, len(self.index)), list(self.index))
+
+
+def _csv_coded(path: Path) -> dict[str, Coded]:
+    """A CSV file as coded columns, streamed in blocks: every cell is read as text into a
+    dictionary (so a text cell in a number column is reported, not a parse error), and
+    memory holds one block plus the codes."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     with path.open("rb") as fh:
         header = fh.readline().decode("utf-8", errors="replace")
-    names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
     text = pa.dictionary(pa.int32(), pa.string())
-    convert = pcsv.ConvertOptions(
-        column_types={"scenario": text} if "scenario" in names else {},
-        strings_can_be_null=True,
-        auto_dict_encode=True,
-        auto_dict_max_cardinality=1 << 24,
-    )
-    return pcsv.read_csv(path, convert_options=convert)
+    names = next(csv.reader([header]), [])
+    convert = pcsv.ConvertOptions(column_types=dict.fromkeys(names, text),
+                                  strings_can_be_null=True)  # fmt: skip
+    reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 25),
+                           convert_options=convert)  # fmt: skip
+    books = {name: _Codebook() for name in reader.schema.names}
+    for batch in reader:
+        for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+            books[name].add(arr)
+    return {name: book.coded() for name, book in books.items()}
 
 
 def _arrow_table(path: Path):
-    """Parquet or CSV as a pyarrow Table, or None for another format."""
+    """Parquet as a pyarrow Table (text columns as dictionaries), or None otherwise."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -120,15 +149,14 @@ def _arrow_table(path: Path):
         text = [f.name for f in schema if pa.types.is_string(f.type) or
                 pa.types.is_large_string(f.type)]  # fmt: skip
         return pq.read_table(path, read_dictionary=text)
-    if suffix == ".csv":
-        return _csv_arrow(path)
     return None
 
 
 def read_coded(source: pd.DataFrame | str | os.PathLike) -> dict[str, Coded]:
     """Every column of a table as :class:`Coded`, in the table's column order.
 
-    Parquet and CSV are read by pyarrow (text columns straight to dictionaries), a
+    Parquet and CSV are read by pyarrow (text columns straight to dictionaries; CSV
+    cells all as text, in blocks), a
     DataFrame column by column (categoricals as they are), other formats through
     :func:`~vatjax.data.read_table`.
     """
@@ -138,6 +166,8 @@ def read_coded(source: pd.DataFrame | str | os.PathLike) -> dict[str, Coded]:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
+        if path.suffix.lower() == ".csv":
+            return _csv_coded(path)
         table = _arrow_table(path)
     except (ValueError, OSError) as exc:  # pyarrow's errors derive from these
         raise VatInputError(f"cannot parse {path}: {exc}") from exc

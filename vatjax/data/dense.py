@@ -35,23 +35,35 @@ class DenseRows(NamedTuple):
     duplicated: np.ndarray  # (row,) bool: the row shares its cell with another
 
 
+def _index_type(size: int):
+    return np.int32 if size < 2**31 - 1 else np.int64
+
+
+def _rows_of(valid: np.ndarray | None, n: int) -> np.ndarray:
+    """Row numbers (all of them, or where ``valid``) in the smallest index type."""
+    if valid is None:
+        return np.arange(n, dtype=_index_type(n))
+    return np.flatnonzero(valid).astype(_index_type(n), copy=False)
+
+
 def first_appearance(keys: np.ndarray, space: int) -> np.ndarray:
     """Number the distinct non-negative keys 0, 1, ... in order of first appearance (-1
     stays -1). Dense keys (below ``space``) use a table; others a sort."""
     n = len(keys)
-    valid = keys >= 0
+    valid = None if n == 0 or keys.min() >= 0 else keys >= 0
+    picked = keys if valid is None else keys[valid]
     if space <= max(_DENSE_SPACE_PER_ROW * n, 1 << 20):
-        first = np.full(space, n, dtype=np.int64)
-        np.minimum.at(first, keys[valid], np.flatnonzero(valid))
+        first = np.full(space, n, dtype=_index_type(n + 1))
+        np.minimum.at(first, picked, _rows_of(valid, n))
         seen = np.flatnonzero(first < n)
-        number = np.full(space, -1, dtype=np.int64)
+        number = np.full(space + 1, -1, dtype=_index_type(space))
         number[seen[np.argsort(first[seen], kind="stable")]] = np.arange(len(seen))
-        out = np.full(n, -1, dtype=np.int64)
-        out[valid] = number[keys[valid]]
-        return out
-    uniq, first, inverse = np.unique(keys[valid], return_index=True, return_inverse=True)
+        return number[keys]  # a key of -1 reads the last slot: -1
+    uniq, first, inverse = np.unique(picked, return_index=True, return_inverse=True)
     rank = np.empty(len(uniq), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+    if valid is None:
+        return rank[inverse]
     out = np.full(n, -1, dtype=np.int64)
     out[valid] = rank[inverse]
     return out
@@ -60,22 +72,36 @@ def first_appearance(keys: np.ndarray, space: int) -> np.ndarray:
 def dense_rows(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> DenseRows:
     """Item numbers and tensor cells of every row; rows that share a cell are duplicates
     (rows with an unknown micro-value or a bad polarity name no item)."""
-    scen = keys["scenario"].codes.astype(np.int64)
     n_u, n_r = len(units.names), len(repeat.names)
-    item_key = ((scen * n_u + units.codes) * 2 + (polarity < 0)) * n_r + repeat.codes
-    item_key[(units.codes < 0) | (polarity == 0)] = -1
     space = len(keys["scenario"].names) * n_u * 2 * n_r
+    item_key = keys["scenario"].codes.astype(_index_type(space))
+    item_key *= n_u
+    item_key += units.codes
+    item_key *= 2
+    item_key += polarity < 0
+    item_key *= n_r
+    item_key += repeat.codes
+    item_key[(units.codes < 0) | (polarity == 0)] = -1
     item = first_appearance(item_key, space)
+    del item_key
     n_items = int(item.max()) + 1 if len(item) else 0
+    has = None if len(item) == 0 or item.min() >= 0 else item >= 0
     first = np.full(max(n_items, 1), len(item), dtype=np.int64)
-    has = item >= 0
-    np.minimum.at(first, item[has], np.flatnonzero(has))
+    np.minimum.at(first, item if has is None else item[has], _rows_of(has, len(item)))
     model, cond = keys["model"].codes, keys["condition"].codes
     shape = (len(keys["model"].names), len(keys["condition"].names), n_items)
-    cell = (model.astype(np.int64) * shape[1] + cond) * n_items + item
-    counts = np.bincount(cell[has], minlength=int(np.prod(shape)))
+    cell = model.astype(_index_type(int(np.prod(shape))))
+    cell *= shape[1]
+    cell += cond
+    cell *= n_items
+    cell += item
+    picked = cell if has is None else cell[has]
+    counts = np.bincount(picked, minlength=int(np.prod(shape)))
     duplicated = np.zeros(len(item), bool)
-    duplicated[has] = counts[cell[has]] > 1
+    if has is None:
+        duplicated = counts[cell] > 1
+    else:
+        duplicated[has] = counts[picked] > 1
     return DenseRows(model, cond, item, first[:n_items], shape, duplicated)
 
 
@@ -89,7 +115,11 @@ def dense_tensor(rows: DenseRows, col: Coded, rating_of_label, cond: Key, baseli
     position[order] = np.arange(len(order))
     n_m, n_c, n_i = rows.shape
     tensor = np.full(n_m * n_c * n_i, np.nan, dtype=np.float32)
-    cell = (rows.model.astype(np.int64) * n_c + position[rows.condition]) * n_i + rows.item
+    cell = rows.model.astype(_index_type(tensor.size))
+    cell *= n_c
+    cell += position[rows.condition]
+    cell *= n_i
+    cell += rows.item
     tensor[cell] = col.lookup(rating_of_label, np.nan)
     return tensor.reshape(rows.shape), [cond.names[k] for k in order]
 

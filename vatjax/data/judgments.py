@@ -227,6 +227,8 @@ def load_judgments(
         )
     tensor, conds = dense_tensor(rows, cols["rating"], rating, keys["condition"], baseline)
     items = item_coords(rows, keys["scenario"], units, polarity, repeat, repeat_values)
+    unit_value = np.array([taxonomy.value_of(u) for u in units.names], dtype=str)
+    items["value"] = unit_value[units.codes[rows.item_first_row]]
     meta_rows = [interventions.get(c, ("baseline", "", 0)) for c in conds]
     return xr.Dataset(
         {"rating": (("model", "condition", "item"), tensor, {"long_name": "Likert rating"})},
@@ -235,8 +237,6 @@ def load_judgments(
             "condition": conds,
             "item": np.arange(tensor.shape[-1]),
             **{k: ("item", v) for k, v in items.items()},
-            "value": ("item", np.array([taxonomy.value_of(u) for u in items["micro_value"]],
-                                       dtype=str)),  # fmt: skip
             "strategy": ("condition", [m[0] for m in meta_rows]),
             "target": ("condition", [m[1] for m in meta_rows]),
             "direction": ("condition", np.array([m[2] for m in meta_rows], np.int8)),
