@@ -70,7 +70,7 @@ def _brute_force_noise_free(study, model, intervention, n_rep):
     d, rng = study, np.random.default_rng(1)
     theta, delta, sigma = latent(rng, d, 3000)
     eta = linear_predictor(d, theta[model], delta[model], sigma)[[0, 1 + intervention]]
-    mean = np.zeros(eta.shape[:2] + (len(d.values),))
+    mean = np.zeros((*eta.shape[:2], len(d.values)))
     for _ in range(n_rep):
         r = ordered_logistic(rng, eta, d.cuts[model])
         mean += value_scores(d, sigma * (r - 3) / 2) / n_rep

@@ -104,8 +104,7 @@ class _Codebook:
         import pyarrow.compute as pc
 
         remap = np.array(
-            [self.index.setdefault(x, len(self.index)) for x in arr.dictionary.to_pylist()]
-            + [-1],
+            [self.index.setdefault(x, len(self.index)) for x in arr.dictionary.to_pylist()] + [-1],
             dtype=np.int64,
         )
         idx = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)

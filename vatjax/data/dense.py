@@ -108,9 +108,7 @@ def dense_rows(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> Dense
 def dense_tensor(rows: DenseRows, col: Coded, rating_of_label, cond: Key, baseline: str):
     """rating[model, condition, item] (float32, NaN where not rated), the baseline first;
     and the condition names in that order."""
-    order = [cond.names.index(baseline)] + [
-        k for k, c in enumerate(cond.names) if c != baseline
-    ]
+    order = [cond.names.index(baseline)] + [k for k, c in enumerate(cond.names) if c != baseline]
     position = np.empty(len(order), np.int64)
     position[order] = np.arange(len(order))
     n_m, n_c, n_i = rows.shape

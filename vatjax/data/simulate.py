@@ -127,7 +127,7 @@ def _categorical(codes: np.ndarray, categories) -> pd.Categorical:
 def _long_table(d: Design, ratings: np.ndarray, sigma: np.ndarray) -> pd.DataFrame:
     """The long table, one row per (model, condition, scenario, item) rating, its text
     columns categorical (codes, not 26 million Python strings)."""
-    n_models, n_conds, n_scen, n_items = ratings.shape
+    n_models, n_conds, n_scen, _ = ratings.shape
     cond_names = ["pre"] + [c[0] for c in d.interventions]
     meta = [("baseline", "", 0)] + [(s, t, dr) for _, s, t, dr, _ in d.interventions]
     shape = ratings.shape
@@ -149,7 +149,9 @@ def _long_table(d: Design, ratings: np.ndarray, sigma: np.ndarray) -> pd.DataFra
             "scenario": _categorical(s_i.reshape(-1), scen_names),
             "micro_value": _categorical(u_i, d.micro),
             "value": _categorical(d.micro_v[u_i], d.values),
-            "polarity": _categorical((pol.reshape(-1) < 0).astype(np.int8), ["express", "suppress"]),
+            "polarity": _categorical(
+                (pol.reshape(-1) < 0).astype(np.int8), ["express", "suppress"]
+            ),
             "rating": ratings.reshape(-1),
             "strategy": _categorical(c_strategy[c_i], strategies),
             "target": _categorical(c_target[c_i], targets),
