@@ -90,7 +90,9 @@ def test_value_column_clash_and_duplicates_are_found_by_codes(small_table):
         vatjax.load_judgments(df.astype({"value": "category"}))
     text = "\n".join(info.value.problems)
     assert "disagrees with the value of 'micro_value' in rows 2, 31 (e.g. 'Wealth'" in text
-    assert "duplicate (model, condition, scenario, micro_value, polarity) rows: rows 8, 97, 98" in text
+    assert (
+        "duplicate (model, condition, scenario, micro_value, polarity) rows: rows 8, 97, 98" in text
+    )
 
 
 def test_codes_helpers():

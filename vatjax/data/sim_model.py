@@ -81,13 +81,14 @@ def ordered_logistic(rng, eta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
 
 
 def expected_phi(eta: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """E[phi(r)] under OrderedLogistic(eta, cuts) on a 1..K scale (no rating noise).
+    """E[phi(r)] under OrderedLogistic(eta, cuts) on a 1..K scale (no rating noise), in
+    the dtype of eta.
 
     E[phi] = sum_j P(r = j) phi_j = phi_K - sum_{j<K} P(r <= j) (phi_{j+1} - phi_j).
     """
-    levels = phi_levels(1, len(cuts) + 1)
-    out = np.full(eta.shape, levels[-1])
-    for c, step in zip(cuts, np.diff(levels), strict=True):
+    levels = phi_levels(1, len(cuts) + 1).astype(eta.dtype)
+    out = np.full(eta.shape, levels[-1], dtype=eta.dtype)
+    for c, step in zip(cuts.astype(eta.dtype), np.diff(levels), strict=True):
         out -= step / (1 + np.exp(eta - c))
     return out
 
@@ -96,4 +97,5 @@ def value_scores(d: Design, evidence: np.ndarray) -> np.ndarray:
     """Mean of the signed evidence (..., item) over each value's items: (..., value)."""
     onehot = np.eye(len(d.values))[d.item_v]
     count = onehot.sum(0)
-    return evidence @ (onehot / np.where(count > 0, count, np.nan))
+    weights = onehot / np.where(count > 0, count, np.nan)
+    return evidence @ weights.astype(evidence.dtype)

@@ -71,8 +71,9 @@ def monte_carlo_truth(rng, d: Design, n: int) -> dict[str, np.ndarray]:
     for m in range(len(d.models)):
         eta = linear_predictor(d, theta[m], delta[m], sigma)
         k = len(d.cuts[m]) + 1
-        ephi = value_scores(d, sigma * expected_phi(eta, d.cuts[m]))
-        noisy = value_scores(d, sigma * phi(ordered_logistic(rng, eta, d.cuts[m]), 1, k))
+        ephi = value_scores(d, sigma * expected_phi(eta.astype(np.float32), d.cuts[m]))
+        ratings = ordered_logistic(rng, eta, d.cuts[m])
+        noisy = value_scores(d, sigma * phi(ratings, 1, k))
         nf_shift = ephi[1:] - ephi[0]  # (intervention, sample, value)
         obs_shift = np.round(noisy[1:] - noisy[0], _TIE_DECIMALS)
         out["noise_free"].append(_corr(nf_shift))

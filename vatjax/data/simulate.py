@@ -180,7 +180,7 @@ def simulate_study(
     layout: str = "one-per-micro-value",
     polarity_rate: float = 0.5,
     taxonomy: Taxonomy = SCHWARTZ,
-    n_truth_draws: int = 20_000,
+    n_truth_draws: int = 10_000,
 ) -> SimulatedStudy:
     """Simulate a whole study: the long table of ratings plus its ground truth.
 
