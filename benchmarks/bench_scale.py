@@ -2,8 +2,9 @@
 DataFrame) and shifts, at several samples per cell (4 models x 13 conditions x 56
 micro-values). Each stage runs in a fresh subprocess, so its peak RSS is its own (a load
 stage's peak includes its source: the DataFrame, or pyarrow's buffers). Times exclude
-imports and the untimed set-up of a stage (simulating before a write, reading the
-Parquet file into pandas before a DataFrame load, loading before shifts).
+imports (and a first small simulation, which compiles) and the untimed set-up of a stage
+(simulating before a write, reading the Parquet file into pandas before a DataFrame load,
+loading before shifts).
 
     python benchmarks/bench_scale.py                       # 80, 1,000 and 9,002 samples
     python benchmarks/bench_scale.py --sizes 80 30000      # other sizes
@@ -44,12 +45,14 @@ def _stage(name: str, n: int, folder: Path) -> float:
     import vatjax
 
     parquet, csv = folder / f"study-{n}.parquet", folder / f"study-{n}.csv"
+    simulate, load, shifts = vatjax.simulate_study, vatjax.load_judgments, vatjax.shifts
     if name == "simulate":
+        simulate(seed=0, n_models=1, n_scenarios=3, n_truth_draws=10)  # imports, compiles
         start = time.perf_counter()
-        vatjax.simulate_study(seed=0, n_scenarios=n)
+        simulate(seed=0, n_scenarios=n)
         return time.perf_counter() - start
     if name == "write Parquet":
-        table = vatjax.simulate_study(seed=0, n_scenarios=n, n_truth_draws=100).table
+        table = simulate(seed=0, n_scenarios=n, n_truth_draws=100).table
         start = time.perf_counter()
         table.to_parquet(parquet, index=False)
         seconds = time.perf_counter() - start
@@ -59,10 +62,10 @@ def _stage(name: str, n: int, folder: Path) -> float:
     if name == "load DataFrame":
         source = pd.read_parquet(parquet)
     start = time.perf_counter()
-    judgments = vatjax.load_judgments(source)
+    judgments = load(source)
     if name == "shifts":
         start = time.perf_counter()
-        vatjax.shifts(judgments)
+        shifts(judgments)
     return time.perf_counter() - start
 
 
@@ -88,12 +91,12 @@ def _header(argv: list[str]) -> str:
     )
 
 
-def scaling(sizes: list[int], folder: Path) -> None:
+def scaling(sizes: list[int], stages: list[str], folder: Path) -> None:
     """Print the Markdown table: one row per stage, time and peak RSS per size."""
     cols = " | ".join(f"{n:,} s | {n:,} GiB" for n in sizes)
-    rows = {stage: [] for stage in STAGES}
+    rows = {stage: [] for stage in stages}
     for n in sizes:
-        for stage in STAGES:
+        for stage in stages:
             seconds, gib = _run(stage, n, folder)
             rows[stage] += [f"{seconds:.2f}", f"{gib:.2f}"]
             print(f"  {n:>6} {stage:<15} {seconds:7.2f} s {gib:5.2f} GiB", file=sys.stderr)
@@ -138,6 +141,7 @@ def table2() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[80, 1000, 9002])
+    parser.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
     parser.add_argument("--table2", action="store_true")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -152,7 +156,7 @@ def main() -> None:
         table2()
         return
     with tempfile.TemporaryDirectory() as folder:
-        scaling(args.sizes, Path(folder))
+        scaling(args.sizes, args.stages, Path(folder))
 
 
 if __name__ == "__main__":

@@ -230,10 +230,17 @@ def load_judgments(
     unit_value = np.array([taxonomy.value_of(u) for u in units.names], dtype=str)
     items["value"] = unit_value[units.codes[rows.item_first_row]]
     meta_rows = [interventions.get(c, ("baseline", "", 0)) for c in conds]
+    return _dataset(tensor, keys["model"].names, conds, items, meta_rows,
+                    {"scale": (lo, hi), "baseline": baseline, "taxonomy": taxonomy})  # fmt: skip
+
+
+def _dataset(tensor, models, conds, items: dict, meta_rows: list, info: dict) -> xr.Dataset:
+    """The Judgments Dataset around the dense rating tensor."""
+    (lo, hi), taxonomy = info["scale"], info["taxonomy"]
     return xr.Dataset(
         {"rating": (("model", "condition", "item"), tensor, {"long_name": "Likert rating"})},
         coords={
-            "model": keys["model"].names,
+            "model": models,
             "condition": conds,
             "item": np.arange(tensor.shape[-1]),
             **{k: ("item", v) for k, v in items.items()},
@@ -245,7 +252,7 @@ def load_judgments(
             "scale_min": lo,
             "scale_max": hi,
             "midpoint": (lo + hi) / 2,
-            "baseline": baseline,
+            "baseline": info["baseline"],
             "taxonomy": taxonomy.to_json(),
             "vatjax_version": version("vatjax"),
         },
