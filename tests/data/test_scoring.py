@@ -13,7 +13,8 @@ from vatjax.data import GroupIndex, group_mean, phi, phi_levels
 def test_scores_and_shifts_match_pandas_groupby():
     study = vatjax.simulate_study(seed=3, n_models=2, n_scenarios=6, missing_rate=0.2)
     j = vatjax.load_judgments(study.table)
-    t = study.table.assign(
+    text = ["model", "condition", "scenario", "value", "micro_value", "polarity"]
+    t = study.table.astype(dict.fromkeys(text, str)).assign(
         e=lambda d: np.where(d.polarity == "express", 1, -1) * (d.rating - 3) / 2
     )
     for level in ("value", "micro_value"):
@@ -67,3 +68,14 @@ def test_group_mean_is_the_same_in_numpy_and_jax_and_with_a_group_index():
     ref = pd.DataFrame(dense.T).groupby(ids).mean().T.to_numpy()
     np.testing.assert_allclose(by_index[:, :3], ref, rtol=1e-12)
     assert np.isnan(by_index[:, 3]).all()
+
+
+def test_float32_ratings_score_exactly_as_float64():
+    study = vatjax.simulate_study(seed=4, n_models=1, n_scenarios=30, missing_rate=0.1,
+                                  n_truth_draws=100)  # fmt: skip
+    j = vatjax.load_judgments(study.table)
+    assert j["rating"].dtype == np.float32
+    wide = j.assign(rating=j["rating"].astype(np.float64))
+    for level in ("value", "micro_value"):
+        xr_equal = vatjax.shifts(j, level).equals(vatjax.shifts(wide, level))
+        assert xr_equal and vatjax.scores(j, level).equals(vatjax.scores(wide, level))

@@ -35,7 +35,11 @@ def simulate_command(
 ) -> None:
     """Simulate a study with known truth and write its long table of ratings."""
     study = simulate_study(
-        seed=seed, n_models=models, n_scenarios=scenarios, missing_rate=missing_rate
+        seed=seed,
+        n_models=models,
+        n_scenarios=scenarios,
+        missing_rate=missing_rate,
+        layout="both-polarities",
     )
     write_table(study.table, out)
     truth = out.with_name(out.stem + "-truth.nc")

@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from vatjax.data.checks import Key, parse_polarity, parse_rating, parse_repeat, text_key, unit_key
+from vatjax.data.columns import first_rows, read_coded
+from vatjax.data.dense import dense_rows, dense_tensor, item_coords
 from vatjax.data.signs import sign_of
 from vatjax.data.table import cell_text, format_rows, read_table
 from vatjax.errors import VatInputError
@@ -35,15 +38,6 @@ CONDITION_COLUMNS = ["strategy", "target", "direction"]
 """The condition metadata."""
 
 
-def _as_str(col: pd.Series) -> pd.Series:
-    return col.map(cell_text)
-
-
-def _parse_signs(col: pd.Series) -> pd.Series:
-    """Labels like 'express' / +1 / '-1' -> +1/-1; unknown labels become <NA>."""
-    return col.map(sign_of).astype("Int8")
-
-
 def _conditions_from_table(conditions, problems: list[str]) -> pd.DataFrame:
     """The separate conditions table, one row per condition."""
     meta = read_table(conditions)
@@ -53,7 +47,7 @@ def _conditions_from_table(conditions, problems: list[str]) -> pd.DataFrame:
             "condition, strategy, target, direction"
         )
         return pd.DataFrame(columns=["condition", *CONDITION_COLUMNS])
-    meta = meta.assign(condition=_as_str(meta["condition"]))
+    meta = meta.assign(condition=meta["condition"].map(cell_text))
     dup = meta["condition"].duplicated(keep=False)
     if dup.any():
         names = sorted(meta.loc[dup, "condition"].unique())
@@ -61,122 +55,55 @@ def _conditions_from_table(conditions, problems: list[str]) -> pd.DataFrame:
     return meta
 
 
-def _conditions_from_columns(df: pd.DataFrame, baseline: str, problems: list[str]):
-    """The condition metadata columns of the long table, one row per condition."""
-    present = [c for c in CONDITION_COLUMNS if c in df.columns]
-    meta = df[["condition", *present]].copy()
-    for col in present:
-        meta[col] = meta[col].where(meta[col].notna(), None)
-    nunique = meta.groupby("condition", sort=False)[present].nunique(dropna=False)
-    for col in present:
-        bad = nunique.index[(nunique[col] > 1) & (nunique.index != baseline)]
-        for cond in bad:
-            vals = sorted(map(str, meta.loc[meta["condition"] == cond, col].unique()))
-            problems.append(
-                f"column '{col}' has several values for condition {cond!r}: {vals}; "
-                "a condition has one strategy, target and direction"
-            )
-    return meta.drop_duplicates("condition")
+def _conditions_from_columns(cols: dict, cond: Key, baseline: str, problems: list[str]):
+    """The condition metadata columns of the long table, one row per condition: each
+    condition's first row, and a problem where a condition has several values."""
+    first = first_rows(cond.codes, len(cond.names))
+    meta = {"condition": cond.names}
+    for col in (c for c in CONDITION_COLUMNS if c in cols):
+        coded = cols[col]
+        labels = [None if pd.isna(x) else x for x in coded.labels] + [None]
+        n_lab = len(labels)
+        pair = cond.codes.astype(np.int64) * n_lab + np.where(coded.codes < 0, n_lab - 1,
+                                                              coded.codes)  # fmt: skip
+        seen = np.flatnonzero(np.bincount(pair[cond.codes >= 0], minlength=len(first) * n_lab))
+        for k, name in enumerate(cond.names):
+            vals = [labels[p % n_lab] for p in seen if p // n_lab == k]
+            if len(set(vals)) > 1 and name != baseline:
+                problems.append(
+                    f"column '{col}' has several values for condition {name!r}: "
+                    f"{sorted(map(str, vals))}; a condition has one strategy, target and "
+                    "direction"
+                )
+        meta[col] = [labels[coded.codes[i]] if coded.codes[i] >= 0 else None for i in first]
+    return pd.DataFrame(meta)
 
 
-def _condition_table(df, conditions, baseline: str, problems: list[str]) -> pd.DataFrame:
+def _condition_table(cols, cond: Key, conditions, baseline: str, problems) -> pd.DataFrame:
     """One row per condition: strategy, target, direction (the baseline's are fixed)."""
     if conditions is not None:
         meta = _conditions_from_table(conditions, problems)
     else:
-        meta = _conditions_from_columns(df, baseline, problems)
+        meta = _conditions_from_columns(cols, cond, baseline, problems)
     for col in CONDITION_COLUMNS:
         if col not in meta.columns:
             meta[col] = None
     return meta[["condition", *CONDITION_COLUMNS]].reset_index(drop=True)
 
 
-def _check_columns(df: pd.DataFrame, problems: list[str]) -> bool:
-    """Raise on missing columns; report empty names. Whether micro-values are named."""
-    has_micro = "micro_value" in df.columns
+def _check_columns(cols: dict) -> bool:
+    """Raise on missing columns. Whether micro-values are named."""
+    has_micro = "micro_value" in cols
     need = ["model", "condition", "scenario", "micro_value" if has_micro else "value"]
     need += ["polarity", "rating"]
-    missing = [c for c in need if c not in df.columns]
+    missing = [c for c in need if c not in cols]
     if missing:
-        alt = "" if has_micro or "value" in df.columns else " (or 'value')"
+        alt = "" if has_micro or "value" in cols else " (or 'value')"
         raise VatInputError(
-            f"missing column(s) {missing}{alt}; the table has {list(df.columns)}. "
+            f"missing column(s) {missing}{alt}; the table has {list(cols)}. "
             "Rename your columns or pass a DataFrame with these names"
         )
-    for col in ["model", "condition", "scenario"]:
-        empty = df[col].isna() | (df[col].astype(str).str.strip() == "")
-        if empty.any():
-            problems.append(f"column '{col}' is empty in {format_rows(empty)}; fill it in")
-        df[col] = _as_str(df[col])
     return has_micro
-
-
-def _check_names(df, has_micro: bool, taxonomy: Taxonomy, problems: list[str]) -> None:
-    """Micro-values (or values) against the taxonomy; sets micro_value and value."""
-    name_col = "micro_value" if has_micro else "value"
-    names = _as_str(df[name_col])
-    known = taxonomy.micro_values if has_micro else taxonomy.values
-    canon = {n: taxonomy.canonical(n) for n in names.unique()}
-    canon = {n: (c if c in known else None) for n, c in canon.items()}
-    for name, c in canon.items():
-        if c is None:
-            kind = "micro-value" if has_micro else "value"
-            problems.append(
-                f"unknown {kind} {name!r} in column '{name_col}', {format_rows(names == name)}"
-                f"{taxonomy.suggest(name)}; use a name of the {taxonomy.name} taxonomy"
-            )
-    df["micro_value"] = names.map(canon)
-    df["value"] = df["micro_value"].map({c: taxonomy.value_of(c) for c in canon.values() if c})
-    if has_micro and "value" in df.columns:
-        given = _as_str(df["value"]).map(taxonomy.canonical)
-        clash = df["micro_value"].notna() & (given != df["value"])
-        if clash.any():
-            problems.append(
-                f"column 'value' disagrees with the value of 'micro_value' in "
-                f"{format_rows(clash)} (e.g. {df.loc[clash, 'micro_value'].iloc[0]!r} "
-                f"belongs to {df.loc[clash, 'value'].iloc[0]!r}); drop the 'value' column "
-                "or fix it"
-            )
-
-
-def _check_ratings(df: pd.DataFrame, lo: int, hi: int, problems: list[str]) -> None:
-    """Polarity, rating (numbers on the scale, whole) and repeat; parses them in place."""
-    polarity = _parse_signs(df["polarity"])
-    if polarity.isna().any():
-        problems.append(
-            f"column 'polarity' is not one of express/suppress/+1/-1 in "
-            f"{format_rows(polarity.isna())} (e.g. {df.loc[polarity.isna(), 'polarity'].iloc[0]!r})"
-        )
-    df["polarity"] = polarity
-    rating = pd.to_numeric(df["rating"], errors="coerce")
-    text = df["rating"].astype(str).str.strip().str.casefold()
-    not_number = rating.isna() & df["rating"].notna() & ~text.isin(["", "nan", "none", "null"])
-    if not_number.any():
-        problems.append(
-            f"column 'rating' is not a number in {format_rows(not_number)} "
-            f"(e.g. {df.loc[not_number, 'rating'].iloc[0]!r}); leave a missing rating empty"
-        )
-    off = rating.notna() & ((rating < lo) | (rating > hi))
-    if off.any():
-        problems.append(
-            f"column 'rating' is off the {lo}..{hi} scale in {format_rows(off)} "
-            f"(e.g. {rating[off].iloc[0]:g}); declare the scale with scale=(low, high)"
-        )
-    frac = rating.notna() & ~off & (rating != np.round(rating))
-    if frac.any():
-        problems.append(
-            f"column 'rating' is not a whole number in {format_rows(frac)} "
-            f"(e.g. {rating[frac].iloc[0]:g}); ratings are Likert points"
-        )
-    df["rating"] = rating.astype(float)
-    if "repeat" in df.columns:
-        rep = pd.to_numeric(df["repeat"], errors="coerce")
-        bad = rep.isna() | (rep != np.round(rep))
-        if bad.any():
-            problems.append(f"column 'repeat' is not a whole number in {format_rows(bad)}")
-        df["repeat"] = rep.fillna(0).astype(int)
-    else:
-        df["repeat"] = 0
 
 
 def _intervention_meta(cond: str, row, taxonomy: Taxonomy, problems: list[str]):
@@ -189,36 +116,40 @@ def _intervention_meta(cond: str, row, taxonomy: Taxonomy, problems: list[str]):
             f"intervention {cond!r} has {shown}: column 'target' must name a value "
             f"of {list(taxonomy.values)}" + (taxonomy.suggest(str(t)) if not pd.isna(t) else "")
         )
-    d = _parse_signs(pd.Series([row["direction"]])).iloc[0]
-    if pd.isna(d):
+    d = sign_of(row["direction"])
+    if d is None:
         problems.append(
             f"intervention {cond!r} has direction {row['direction']!r}: column 'direction' "
             "must be +1/reinforce or -1/suppress"
         )
     s = row["strategy"]
     strategy = cond if pd.isna(s) or str(s).strip() == "" else str(s)
-    return strategy, t_canon or "", 0 if pd.isna(d) else int(d)
+    return strategy, t_canon or "", 0 if d is None else int(d)
 
 
-def _check_design(df, meta, baseline: str, taxonomy: Taxonomy, problems: list[str]) -> dict:
+def _check_design(cond: Key, model: Key, meta, baseline: str, taxonomy, problems) -> dict:
     """Conditions against their metadata and the baseline: {condition: (strategy, target,
     direction)} of every intervention."""
-    conds_in_data = pd.unique(df["condition"])
+    conds_in_data = cond.names
     listed = set(meta["condition"])
     unlisted = [c for c in conds_in_data if c not in listed and c != baseline]
     if unlisted:
         problems.append(f"conditions {unlisted} are not in the conditions table; add them")
     meta = meta[meta["condition"].isin(conds_in_data)].set_index("condition")
     out = {
-        cond: _intervention_meta(cond, meta.loc[cond], taxonomy, problems)
-        for cond in conds_in_data
-        if cond != baseline and cond in meta.index
+        c: _intervention_meta(c, meta.loc[c], taxonomy, problems)
+        for c in conds_in_data
+        if c != baseline and c in meta.index
     }
-    has_base = set(df.loc[df["condition"] == baseline, "model"])
-    for model in pd.unique(df["model"]):
-        if model not in has_base:
+    has_base = set()
+    if baseline in conds_in_data:
+        at_base = cond.codes == conds_in_data.index(baseline)
+        present = np.bincount(model.codes[at_base].astype(np.int64), minlength=len(model.names))
+        has_base = {m for m, n in zip(model.names, present, strict=True) if n}
+    for name in model.names:
+        if name not in has_base:
             problems.append(
-                f"model {model!r} has interventions but no baseline condition {baseline!r}; "
+                f"model {name!r} has interventions but no baseline condition {baseline!r}; "
                 f"add its {baseline!r} ratings or pass baseline= the name you used"
             )
     if not any(c != baseline for c in conds_in_data):
@@ -238,7 +169,10 @@ def load_judgments(
 
     Every problem is reported at once in one :class:`~vatjax.VatInputError`, with row
     numbers (1-based, header excluded) and column names. Missing ratings (empty/NaN) are
-    allowed and stay NaN.
+    allowed and stay NaN. Columns are read as codes into their distinct cells (pandas
+    categoricals, Parquet dictionaries, CSV read by pyarrow), each distinct cell is
+    checked once, and the codes go straight into the dense tensor: 26 million rows load
+    in seconds. Ratings are stored as float32 (whole numbers are exact; NaN is missing).
 
     Args:
         source: DataFrame or path (.csv, .parquet, .jsonl, .json).
@@ -249,9 +183,9 @@ def load_judgments(
         taxonomy: values and micro-values the names must come from.
 
     Returns:
-        Dataset with ``rating[model, condition, item]``; item coords ``scenario,
-        micro_value, value, polarity, repeat``; condition coords ``strategy, target,
-        direction``.
+        Dataset with ``rating[model, condition, item]`` (float32); item coords
+        ``scenario, micro_value, value, polarity, repeat``; condition coords
+        ``strategy, target, direction``.
 
     Example:
         >>> import pandas as pd, vatjax
@@ -264,65 +198,61 @@ def load_judgments(
     lo, hi = (int(scale[0]), int(scale[1]))
     if not hi > lo:
         raise VatInputError(f"scale {scale} must be (lowest, highest) with highest > lowest")
-    df = read_table(source).reset_index(drop=True)
-    problems: list[str] = []
-    if df.empty:
+    cols = read_coded(source)
+    if not cols or len(next(iter(cols.values())).codes) == 0:
         raise VatInputError("the judgments table is empty; it needs one row per rating")
-    has_micro = _check_columns(df, problems)
-    _check_names(df, has_micro, taxonomy, problems)
-    _check_ratings(df, lo, hi, problems)
-    dup = df.duplicated(KEY, keep=False) & df["micro_value"].notna() & df["polarity"].notna()
-    if dup.any():
+    has_micro = _check_columns(cols)
+    problems: list[str] = []
+    keys = {c: text_key(cols[c], c, problems) for c in ("model", "condition", "scenario")}
+    units = unit_key(cols, has_micro, taxonomy, problems)
+    polarity = parse_polarity(cols["polarity"], problems)
+    rating = parse_rating(cols["rating"], lo, hi, problems)
+    repeat, repeat_values = parse_repeat(cols.get("repeat"), len(polarity), problems)
+    rows = dense_rows(keys, units, polarity, repeat)
+    if rows.duplicated.any():
         problems.append(
             f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
-            f"{format_rows(dup)}; keep one rating per key, or number repeated ratings in a "
-            "'repeat' column"
+            f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
+            "ratings in a 'repeat' column"
         )
-    meta = _condition_table(df, conditions, baseline, problems)
-    interventions = _check_design(df, meta, baseline, taxonomy, problems)
+    meta = _condition_table(cols, keys["condition"], conditions, baseline, problems)
+    interventions = _check_design(
+        keys["condition"], keys["model"], meta, baseline, taxonomy, problems
+    )
     if problems:
         raise VatInputError(
             f"{len(problems)} problem(s) in the judgments table (rows counted from 1, "
             "header excluded)",
             problems,
         )
-    return _to_dataset(df, baseline, interventions, (lo, hi), taxonomy)
+    tensor, conds = dense_tensor(rows, cols["rating"], rating, keys["condition"], baseline)
+    items = item_coords(rows, keys["scenario"], units, polarity, repeat, repeat_values)
+    unit_value = np.array([taxonomy.value_of(u) for u in units.names], dtype=str)
+    items["value"] = unit_value[units.codes[rows.item_first_row]]
+    meta_rows = [interventions.get(c, ("baseline", "", 0)) for c in conds]
+    return _dataset(tensor, keys["model"].names, conds, items, meta_rows,
+                    {"scale": (lo, hi), "baseline": baseline, "taxonomy": taxonomy})  # fmt: skip
 
 
-def _to_dataset(df, baseline, interventions: dict, scale, taxonomy) -> xr.Dataset:
-    """Pivot the validated long table to rating[model, condition, item]."""
-    models = list(pd.unique(df["model"]))
-    conds = [baseline] + [c for c in pd.unique(df["condition"]) if c != baseline]
-    item_cols = ["scenario", "micro_value", "polarity", "repeat"]
-    items = df[item_cols].drop_duplicates().reset_index(drop=True)
-    items["item"] = np.arange(len(items))
-    df = df.merge(items, on=item_cols, how="left")
-    m_idx = pd.Index(models).get_indexer(df["model"])
-    c_idx = pd.Index(conds).get_indexer(df["condition"])
-    rating = np.full((len(models), len(conds), len(items)), np.nan)
-    rating[m_idx, c_idx, df["item"].to_numpy()] = df["rating"].to_numpy()
-    lo, hi = scale
-    meta = [interventions.get(c, ("baseline", "", 0)) for c in conds]
+def _dataset(tensor, models, conds, items: dict, meta_rows: list, info: dict) -> xr.Dataset:
+    """The Judgments Dataset around the dense rating tensor."""
+    (lo, hi), taxonomy = info["scale"], info["taxonomy"]
     return xr.Dataset(
-        {"rating": (("model", "condition", "item"), rating, {"long_name": "Likert rating"})},
+        {"rating": (("model", "condition", "item"), tensor, {"long_name": "Likert rating"})},
         coords={
             "model": models,
             "condition": conds,
-            "item": items["item"].to_numpy(),
-            "scenario": ("item", items["scenario"].to_numpy(dtype=str)),
-            "micro_value": ("item", items["micro_value"].to_numpy(dtype=str)),
-            "value": ("item", items["micro_value"].map(taxonomy.value_of).to_numpy(dtype=str)),
-            "polarity": ("item", items["polarity"].to_numpy(dtype=np.int8)),
-            "repeat": ("item", items["repeat"].to_numpy(dtype=np.int64)),
-            "strategy": ("condition", [m[0] for m in meta]),
-            "target": ("condition", [m[1] for m in meta]),
-            "direction": ("condition", np.array([m[2] for m in meta], np.int8)),
+            "item": np.arange(tensor.shape[-1]),
+            **{k: ("item", v) for k, v in items.items()},
+            "strategy": ("condition", [m[0] for m in meta_rows]),
+            "target": ("condition", [m[1] for m in meta_rows]),
+            "direction": ("condition", np.array([m[2] for m in meta_rows], np.int8)),
         },
         attrs={
             "scale_min": lo,
             "scale_max": hi,
             "midpoint": (lo + hi) / 2,
-            "baseline": baseline,
+            "baseline": info["baseline"],
             "taxonomy": taxonomy.to_json(),
             "vatjax_version": version("vatjax"),
         },

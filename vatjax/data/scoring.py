@@ -118,7 +118,8 @@ def scores(judgments: xr.Dataset, level: str = "value") -> xr.DataArray:
         raise VatInputError(f"level must be 'value' or 'micro_value', got {level!r}")
     tax = taxonomy_of(judgments)
     lo, hi = judgments.attrs["scale_min"], judgments.attrs["scale_max"]
-    signed = judgments["polarity"].to_numpy() * phi(judgments["rating"].to_numpy(), lo, hi)
+    rating = judgments["rating"].to_numpy().astype(np.float64, copy=False)  # float32 stored
+    signed = judgments["polarity"].to_numpy() * phi(rating, lo, hi)
     order = list(tax.values) if level == "value" else list(tax.micro_values)
     labels = judgments[level].to_numpy()
     present = set(labels)

@@ -1,0 +1,175 @@
+"""Coded columns: a long table read as integer codes into a few distinct labels.
+
+A column of 26 million ratings holds a handful of distinct cells. :func:`read_coded` reads
+a table (DataFrame, Parquet, CSV, or any format :func:`~vatjax.data.read_table` reads)
+into one :class:`Coded` per column: codes from pandas categoricals, Parquet dictionaries
+or a C-level factorisation, never per-row Python. The loader checks and parses each
+distinct label once and broadcasts the answer to the rows through the codes.
+
+Example:
+    >>> import pandas as pd
+    >>> c = read_coded(pd.DataFrame({"a": ["x", None, "x", "y"]}))["a"]
+    >>> c.codes.tolist(), c.labels
+    ([0, -1, 0, 1], ['x', 'y'])
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from vatjax.data.table import read_table
+from vatjax.errors import VatInputError
+
+__all__ = ["Coded", "first_rows", "read_coded", "small_codes"]
+
+_FIRST_ROWS_BY_SCAN = 64
+"""Up to this many codes, the first row of each is found by one scan per code."""
+
+
+class Coded(NamedTuple):
+    """A column as codes into its distinct labels; code -1 is a missing cell."""
+
+    codes: np.ndarray  # (row,) signed integers, -1 missing
+    labels: list  # distinct cells as Python objects
+
+    def lookup(self, table: np.ndarray, missing) -> np.ndarray:
+        """Per-row values of a per-label table; ``missing`` where the cell is missing."""
+        ext = np.append(np.asarray(table), np.asarray(missing, dtype=np.asarray(table).dtype))
+        return ext[self.codes]
+
+
+def small_codes(codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Codes in the smallest signed integer type that holds -1 .. n_labels - 1."""
+    return codes.astype(np.min_scalar_type(-max(n_labels, 1)), copy=False)
+
+
+def first_rows(codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Index of the first row with each code (len(codes) where a code never occurs)."""
+    n = len(codes)
+    if n_labels <= _FIRST_ROWS_BY_SCAN:
+        out = np.full(n_labels, n, dtype=np.int64)
+        for k in range(n_labels):
+            hit = codes == k
+            i = int(np.argmax(hit))
+            if hit[i]:
+                out[k] = i
+        return out
+    out = np.full(n_labels, n, dtype=np.int64)
+    valid = codes >= 0
+    np.minimum.at(out, codes[valid], np.flatnonzero(valid))
+    return out
+
+
+def _from_series(col: pd.Series) -> Coded:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        return Coded(small_codes(col.cat.codes.to_numpy(), len(cats)), list(cats))
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    labels = list(uniques.tolist() if hasattr(uniques, "tolist") else uniques)
+    return Coded(small_codes(codes, len(labels)), labels)
+
+
+def _from_arrow(col) -> Coded:
+    """A pyarrow ChunkedArray, dictionary-encoded or not, as codes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    col = col.unify_dictionaries() if col.num_chunks > 1 else col
+    chunks = col.chunks
+    if not chunks:
+        return Coded(np.zeros(0, np.int8), [])
+    labels = chunks[0].dictionary.to_pylist()
+    parts = [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks]
+    codes = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return Coded(small_codes(codes, len(labels)), labels)
+
+
+class _Codebook:
+    """Codes of one column read batch by batch, each batch's dictionary mapped onto one
+    growing list of labels (the labels are few; the rows never pass through Python)."""
+
+    def __init__(self) -> None:
+        self.index: dict = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, arr) -> None:
+        import pyarrow.compute as pc
+
+        remap = np.array(
+            [self.index.setdefault(x, len(self.index)) for x in arr.dictionary.to_pylist()] + [-1],
+            dtype=np.int64,
+        )
+        idx = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
+        self.parts.append(small_codes(remap[idx], len(self.index)))
+
+    def coded(self) -> Coded:
+        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int8)
+        return Coded(small_codes(codes, len(self.index)), list(self.index))
+
+
+def _csv_coded(path: Path) -> dict[str, Coded]:
+    """A CSV file as coded columns, streamed in blocks: every cell is read as text into a
+    dictionary (so a text cell in a number column is reported, not a parse error), and
+    memory holds one block plus the codes."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    with path.open("rb") as fh:
+        header = fh.readline().decode("utf-8", errors="replace")
+    text = pa.dictionary(pa.int32(), pa.string())
+    names = next(csv.reader([header]), [])
+    convert = pcsv.ConvertOptions(column_types=dict.fromkeys(names, text),
+                                  strings_can_be_null=True)  # fmt: skip
+    reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 25),
+                           convert_options=convert)  # fmt: skip
+    books = {name: _Codebook() for name in reader.schema.names}
+    for batch in reader:
+        for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+            books[name].add(arr)
+    return {name: book.coded() for name, book in books.items()}
+
+
+def _arrow_table(path: Path):
+    """Parquet as a pyarrow Table (text columns as dictionaries), or None otherwise."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        schema = pq.read_schema(path)
+        text = [f.name for f in schema if pa.types.is_string(f.type) or
+                pa.types.is_large_string(f.type)]  # fmt: skip
+        return pq.read_table(path, read_dictionary=text)
+    return None
+
+
+def read_coded(source: pd.DataFrame | str | os.PathLike) -> dict[str, Coded]:
+    """Every column of a table as :class:`Coded`, in the table's column order.
+
+    Parquet and CSV are read by pyarrow (text columns straight to dictionaries; CSV
+    cells all as text, in blocks), a
+    DataFrame column by column (categoricals as they are), other formats through
+    :func:`~vatjax.data.read_table`.
+    """
+    if isinstance(source, pd.DataFrame):
+        return {str(k): _from_series(source[k]) for k in source.columns}
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        if path.suffix.lower() == ".csv":
+            return _csv_coded(path)
+        table = _arrow_table(path)
+    except (ValueError, OSError) as exc:  # pyarrow's errors derive from these
+        raise VatInputError(f"cannot parse {path}: {exc}") from exc
+    if table is None:
+        return read_coded(read_table(path))
+    return {name: _from_arrow(table.column(name)) for name in table.column_names}
