@@ -14,6 +14,7 @@ def judgments():
     study = vatjax.simulate_study(
         seed=3, n_models=2, n_scenarios=5, targets=[("Power", -1), ("Security", 1)],
         strategies=["a", "b"], effects=(0.5, 1.0), coupling=0.5, missing_rate=0.1,
+        layout="both-polarities",
     )  # fmt: skip
     return vatjax.load_judgments(study.table)
 
