@@ -26,6 +26,7 @@ def study():
     return vatjax.simulate_study(
         seed=11, n_models=1, n_scenarios=12, targets=[("Power", -1), ("Security", 1)],
         strategies=["prompt"], effects=1.0, coupling=0.5, shift_sd=1.0,
+        layout="both-polarities", responsiveness=(1.0, 1.0), focus=0.0,
     )  # fmt: skip
 
 

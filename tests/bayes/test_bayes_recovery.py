@@ -42,6 +42,7 @@ def recovery():
     study = vatjax.simulate_study(
         seed=SEED, n_models=1, n_scenarios=SCENARIOS, targets=[("Security", 1), ("Power", -1)],
         strategies=["prompt-8shot"], effects=1.0, coupling=RHO, shift_sd=1.0,
+        layout="both-polarities", responsiveness=(1.0, 1.0), focus=0.0,
     )  # fmt: skip
     judgments = vatjax.load_judgments(study.table)
     with warnings.catch_warnings():

@@ -131,8 +131,8 @@ def _long_table(d: Design, ratings: np.ndarray, sigma: np.ndarray) -> pd.DataFra
     cond_names = ["pre"] + [c[0] for c in d.interventions]
     meta = [("baseline", "", 0)] + [(s, t, dr) for _, s, t, dr, _ in d.interventions]
     shape = ratings.shape
-    m_i = np.broadcast_to(np.arange(n_models, dtype=np.int8)[:, None, None, None], shape)
-    c_i = np.broadcast_to(np.arange(n_conds, dtype=np.int16)[None, :, None, None], shape)
+    m_i = np.broadcast_to(np.arange(n_models, dtype=np.int32)[:, None, None, None], shape)
+    c_i = np.broadcast_to(np.arange(n_conds, dtype=np.int32)[None, :, None, None], shape)
     s_i = np.broadcast_to(np.arange(n_scen, dtype=np.int32)[None, None, :, None], shape)
     u_i = np.broadcast_to(d.item_u.astype(np.int16), shape)
     pol = np.broadcast_to(sigma, shape)

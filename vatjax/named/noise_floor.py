@@ -99,8 +99,21 @@ def noise_floor(
     parts = unpack(stats, sc.cells.x.shape[-1], NULL_METRICS)
     ds = _null_dataset(sc, parts, q=q, floor_level=floor_level)
     ds = ds.assign_coords(permutation=np.arange(n_permutations))
-    ds.attrs = {
-        **conventions(shifts.attrs, shifts.dims[-1], include_diagonal=include_diagonal, eps=0.0),
+    ds.attrs = _attrs(shifts, include_diagonal, n_permutations, seed, q, floor_level, shared)
+    return ds
+
+
+def _attrs(shifts, include_diagonal, n_permutations, seed, q, floor_level, shared) -> dict:
+    prng = "threefry2x32; permutation p of cell c: fold_in(fold_in(key(seed), p), c)"
+    if shared:
+        prng = (
+            "threefry2x32; permutation p: fold_in(fold_in(key(seed), p), 0), shared by "
+            "cells judged on the same scenarios"
+        )
+    attrs = conventions(shifts.attrs, shifts.dims[-1], include_diagonal=include_diagonal, eps=0)
+    del attrs["eps"]
+    return {
+        **attrs,
         "null": "each value's shifts shuffled across the cell's scenarios independently",
         "n_permutations": int(n_permutations),
         "seed": int(seed),
@@ -108,15 +121,10 @@ def noise_floor(
         "floor_level": float(floor_level),
         "p_value_convention": "(1 + #{null >= observed}) / (1 + n_permutations); coupling on |R|",
         "fdr": "Benjamini-Hochberg over the V(V-1)/2 pairs of each cell",
-        "prng": "threefry2x32; permutation p: fold_in(fold_in(key(seed), p), 0), shared by "
-        "cells judged on the same scenarios"
-        if shared
-        else "threefry2x32; permutation p of cell c: fold_in(fold_in(key(seed), p), c)",
+        "prng": prng,
         "null_values_shuffled": "values 1..V-1 (value 0 fixed: R is unchanged by a common "
         "permutation)",
     }
-    del ds.attrs["eps"]
-    return ds
 
 
 def _pair_q_values(p_coupling: np.ndarray) -> np.ndarray:
