@@ -27,7 +27,7 @@ from vatjax.bayes.model import (
     model_arrays,
 )
 from vatjax.bayes.posterior import draw_quantities, observed, predictive
-from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
+from vatjax.bayes.presets import Preset
 from vatjax.errors import VatInputError
 
 __all__ = ["demo_subset", "fit"]
@@ -274,24 +274,27 @@ def _add_vat(tree, vat: xr.Dataset, losses, preset: Preset, include_diagonal: bo
         tree["svi"] = xr.Dataset({"loss": (("step",), losses, {"long_name": "negative ELBO"})})
 
 
-def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: bool, times):
-    """The fit's attrs: version, preset, sampler settings, seed, the three timings (s),
-    scale, taxonomy."""
-    sampling_time, vat_time, export_time = times
+def _tree_attrs_common(preset: Preset, s: dict, seed: int, times) -> dict:
+    """The attrs of every fit: version, preset, sampler settings, seed, timings (s)."""
     return {
         "vatjax_version": version("vatjax"),
         "preset": preset.name,
         "preset_toml": preset.to_toml(),
         "likelihood": preset.likelihood,
-        "shift_mean_pooling": "hierarchical" if pooled else "none",
         "method": s["method"],
         "chains": s["chains"],
         "draws": s["draws"],
         "warmup": s["warmup"] if s["method"] == "nuts" else 0,
         "seed": seed,
-        "sampling_time_s": round(sampling_time, 3),
-        "posterior_vat_time_s": round(vat_time, 3),
-        "export_time_s": round(export_time, 3),
+        **{f"{k}_time_s": round(t, 3) for k, t in zip(("sampling", "posterior_vat", "export"),
+                                                      times, strict=True)},
+    }  # fmt: skip
+
+
+def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: bool, times):
+    """The fit's attrs: the common ones, pooling, scale, taxonomy."""
+    return _tree_attrs_common(preset, s, seed, times) | {
+        "shift_mean_pooling": "hierarchical" if pooled else "none",
         "baseline": data.baseline,
         "scale_min": data.scale[0],
         "scale_max": data.scale[1],
@@ -301,7 +304,7 @@ def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: boo
 
 def fit(
     judgments: xr.Dataset,
-    model: str | Preset = DEFAULT_PRESET,
+    model: str | Preset | None = None,
     *,
     chains: int | None = None,
     draws: int | None = None,
@@ -321,7 +324,8 @@ def fit(
 
     Args:
         judgments: from :func:`vatjax.load_judgments`.
-        model: a preset name (``vatjax.bayes.available_presets()``) or a ``.toml`` path.
+        model: a preset name (``vatjax.bayes.available_presets()``) or a ``.toml`` path;
+            None: ``ordinal-lkj``, or ``mvn-marginal`` above 100,000 ratings.
         chains, draws, warmup, method: sampler settings ("nuts" or "svi"); None takes the
             preset's (4 chains, 1000 draws, 1000 warmup, NUTS). With SVI, ``chains x draws``
             independent draws come from the fitted guide, stored as ``chains`` chains.
@@ -350,10 +354,15 @@ def fit(
         >>> tree["vat"]["nvat"].dims  # doctest: +SKIP
         ('chain', 'draw', 'model', 'intervention')
     """
-    preset = load_preset(model)
+    selection = {"models": models, "interventions": interventions, "scenarios": scenarios}
+    from vatjax.bayes._fit_marginal import fit_judgments, preset_for
+
+    preset = preset_for(judgments, model, selection)
     s = _settings(preset, chains=chains, draws=draws, warmup=warmup, method=method)
     _check_predictive_draws(predictive_draws)
-    selection = {"models": models, "interventions": interventions, "scenarios": scenarios}
+    if preset.likelihood == "mvn-marginal":
+        return fit_judgments(judgments, preset, s, selection, seed, progress, include_diagonal,
+                             eps)  # fmt: skip
     data, pooled, numpyro_model, d = _model_of(judgments, preset, selection)
     key_fit, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()
