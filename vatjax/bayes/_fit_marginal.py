@@ -12,16 +12,16 @@ import numpy as np
 import xarray as xr
 from arviz_base import from_numpyro
 
-from vatjax.bayes._fit import _Draws, _numpyro_promotion, _run_nuts, _tree_attrs_common
 from vatjax.bayes.diagnostics import check
 from vatjax.bayes.marginal import coupling_of, marginal_model, prior_coupling
 from vatjax.bayes.marginal_data import MarginalData, prepare_marginal
 from vatjax.bayes.posterior import _batched, vat_dataset, vat_quantities
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, default_preset, load_preset
+from vatjax.bayes.sampling import _Draws, _numpyro_promotion, _run_nuts, _tree_attrs_common
 from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
 
-__all__ = ["fit_judgments", "fit_marginal", "preset_for", "prior_vat"]
+__all__ = ["fit_data", "fit_marginal", "preset_for", "prior_vat"]
 
 _DIMS = {
     "shift_mean": ["model", "intervention", "value"],
@@ -131,7 +131,7 @@ def preset_for(judgments: xr.Dataset, model, selection: dict) -> Preset:
     return load_preset(default_preset(n_models * n_conditions * shape[2]))
 
 
-def fit_judgments(judgments, preset, s, selection, seed, progress, include_diagonal, eps):
+def fit_data(judgments, preset, s, selection, seed, progress, include_diagonal, eps):
     """Prepare the Judgments' statistics and fit them (``vatjax.fit``'s marginal path)."""
     data = prepare_marginal(judgments, **selection)
     tree = fit_marginal(data, preset, s, seed=seed, progress=progress,
