@@ -119,6 +119,7 @@ def _recovery(n_int, n_samples, draws, seed):
     return np.mean((lo <= truth) & (truth <= hi)), np.mean(closer), tree
 
 
+@pytest.mark.slow  # not yet timed on 2 cores: unmark once it runs in under ~20 s
 def test_recovery_reduced():
     covered, closer, tree = _recovery(n_int=2, n_samples=3000, draws=250, seed=0)
     assert covered >= 0.5 and closer == 1.0
