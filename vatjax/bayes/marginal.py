@@ -75,7 +75,7 @@ def pattern_stats(d: np.ndarray, noise: np.ndarray) -> PatternStats:
         >>> d = np.array([[[[0.1, np.nan], [0.3, 0.2], [0.0, 0.1]]]])
         >>> s = pattern_stats(d, np.full(d.shape, 0.05))
         >>> s.count.tolist(), s.observed[0, 0].tolist()
-        ([[[2.0, 1.0]]], [[True, True], [True, False]])
+        ([[[1.0, 2.0]]], [[True, False], [True, True]])
     """
     d = np.asarray(d, np.float64)
     noise = np.asarray(noise, np.float64)
