@@ -11,7 +11,7 @@ modules: ``data`` (:func:`~vatjax.bayes.data.prepare`), ``model``
 Example:
     >>> from vatjax.bayes import available_presets
     >>> available_presets()
-    ['gaussian', 'ordinal-indep', 'ordinal-lkj']
+    ['gaussian', 'mvn-marginal', 'ordinal-indep', 'ordinal-lkj']
 """
 
 import sys

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Sequence
-from importlib.metadata import version
 
 import jax
 import numpy as np
 import numpyro
 import xarray as xr
 from arviz_base import from_numpyro
-from arviz_base.io_numpyro import MCMCAdapter, NumPyroInferenceAdapter, infer_dims
-from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_uniform
+from arviz_base.io_numpyro import infer_dims
+from numpyro.infer import SVI, Trace_ELBO, init_to_uniform
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 
+from vatjax.bayes._fit_marginal import fit_data, preset_for
 from vatjax.bayes.data import prepare
 from vatjax.bayes.diagnostics import check
 from vatjax.bayes.model import (
@@ -27,55 +25,17 @@ from vatjax.bayes.model import (
     model_arrays,
 )
 from vatjax.bayes.posterior import draw_quantities, observed, predictive
-from vatjax.bayes.presets import DEFAULT_PRESET, Preset, load_preset
+from vatjax.bayes.presets import Preset
+from vatjax.bayes.sampling import (
+    _Draws,
+    _numpyro_promotion,
+    _run_nuts,
+    _tree_attrs_common,
+    use_host_devices,
+)
 from vatjax.errors import VatInputError
 
-__all__ = ["demo_subset", "fit"]
-
-
-def use_host_devices(n: int) -> bool:
-    """Ask XLA for ``n`` CPU devices so chains run in parallel; only possible before JAX
-    starts its backend. Returns whether ``n`` devices are (or will be) available."""
-    try:
-        from jax._src import xla_bridge
-
-        started = xla_bridge.backends_are_initialized()
-    except (ImportError, AttributeError):  # pragma: no cover - private API moved
-        started = True
-    if not started and "xla_force_host_platform_device_count" not in os.environ.get(
-        "XLA_FLAGS", ""
-    ):
-        numpyro.set_host_device_count(max(n, os.cpu_count() or 1))
-    return jax.local_device_count() >= n
-
-
-class _Draws(NumPyroInferenceAdapter):
-    """Posterior draws (chain, draw, ...) for ``from_numpyro``.
-
-    The model is left out (dims are inferred from its plates beforehand, without running
-    it): ``from_numpyro`` would otherwise replay it eagerly on the whole data set.
-    """
-
-    def __init__(self, samples, stats=None, tree_depth=None):
-        lead = next(iter(samples.values())).shape[:2]
-        super().__init__(None, None, (), {}, sample_shape=lead)
-        self._samples, self._stats, self._max_tree_depth = samples, stats or {}, tree_depth
-
-    @property
-    def sample_dims(self):
-        return ["chain", "draw"]
-
-    def get_samples(self, seed=None, **kwargs):
-        return self._samples
-
-    def get_sample_stats(self, **kwargs):
-        return self._stats
-
-
-def _numpyro_promotion():
-    """numpyro 0.22's samplers mix int and float arrays (e.g. NUTS divides a float sum by an
-    int count), which strict dtype promotion rejects; run them under standard promotion."""
-    return jax.numpy_dtype_promotion("standard")
+__all__ = ["demo_subset", "fit", "use_host_devices"]
 
 
 def _settings(preset: Preset, **given) -> dict:
@@ -89,48 +49,6 @@ def _settings(preset: Preset, **given) -> dict:
     if problems:
         raise VatInputError("bad sampler settings", problems)
     return s
-
-
-def _pmap_traced_args(chain_fn):
-    """numpyro ``chain_method``: chains in parallel across devices (``pmap``) with the model
-    arguments passed in as broadcast inputs. numpyro's "parallel" closes over them, which
-    makes the data compile-time constants: XLA then constant-folds through them, slowly
-    (seconds per op on the full default study)."""
-    keywords = dict(getattr(chain_fn, "keywords", None) or {})
-    if not isinstance(chain_fn, functools.partial) or "args" not in keywords:
-        return jax.pmap(chain_fn)  # pragma: no cover - numpyro changed its internals
-    model_args = keywords.pop("args")
-
-    def body(map_args, args):
-        return chain_fn.func(map_args, args=args, **keywords)
-
-    return lambda map_args: jax.pmap(body, in_axes=(0, None))(map_args, model_args)
-
-
-def _run_nuts(model, d, s, preset, key, progress):
-    kernel = NUTS(
-        model,
-        target_accept_prob=s["target_accept"],
-        max_tree_depth=s["max_tree_depth"],
-        init_strategy=init_to_uniform(radius=1.0),
-    )
-    method = _pmap_traced_args if use_host_devices(s["chains"]) else "sequential"
-    mcmc = MCMC(
-        kernel,
-        num_warmup=s["warmup"],
-        num_samples=s["draws"],
-        num_chains=s["chains"],
-        chain_method=method,
-        progress_bar=progress,
-        jit_model_args=True,
-    )
-    fields = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
-              "adapt_state.step_size")  # fmt: skip
-    with _numpyro_promotion():
-        mcmc.run(key, d, extra_fields=fields)
-    samples = mcmc.get_samples(group_by_chain=True)
-    stats = MCMCAdapter(mcmc).get_sample_stats()
-    return samples, stats, s["max_tree_depth"], None
 
 
 class _FlatPlates(numpyro.primitives.Messenger):
@@ -275,23 +193,9 @@ def _add_vat(tree, vat: xr.Dataset, losses, preset: Preset, include_diagonal: bo
 
 
 def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: bool, times):
-    """The fit's attrs: version, preset, sampler settings, seed, the three timings (s),
-    scale, taxonomy."""
-    sampling_time, vat_time, export_time = times
-    return {
-        "vatjax_version": version("vatjax"),
-        "preset": preset.name,
-        "preset_toml": preset.to_toml(),
-        "likelihood": preset.likelihood,
+    """The fit's attrs: the common ones, pooling, scale, taxonomy."""
+    return _tree_attrs_common(preset, s, seed, times) | {
         "shift_mean_pooling": "hierarchical" if pooled else "none",
-        "method": s["method"],
-        "chains": s["chains"],
-        "draws": s["draws"],
-        "warmup": s["warmup"] if s["method"] == "nuts" else 0,
-        "seed": seed,
-        "sampling_time_s": round(sampling_time, 3),
-        "posterior_vat_time_s": round(vat_time, 3),
-        "export_time_s": round(export_time, 3),
         "baseline": data.baseline,
         "scale_min": data.scale[0],
         "scale_max": data.scale[1],
@@ -301,7 +205,7 @@ def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: boo
 
 def fit(
     judgments: xr.Dataset,
-    model: str | Preset = DEFAULT_PRESET,
+    model: str | Preset | None = None,
     *,
     chains: int | None = None,
     draws: int | None = None,
@@ -321,7 +225,8 @@ def fit(
 
     Args:
         judgments: from :func:`vatjax.load_judgments`.
-        model: a preset name (``vatjax.bayes.available_presets()``) or a ``.toml`` path.
+        model: a preset name or ``.toml`` path; None: ``ordinal-lkj`` up to 100,000 ratings,
+            ``mvn-marginal`` above.
         chains, draws, warmup, method: sampler settings ("nuts" or "svi"); None takes the
             preset's (4 chains, 1000 draws, 1000 warmup, NUTS). With SVI, ``chains x draws``
             independent draws come from the fitted guide, stored as ``chains`` chains.
@@ -350,10 +255,12 @@ def fit(
         >>> tree["vat"]["nvat"].dims  # doctest: +SKIP
         ('chain', 'draw', 'model', 'intervention')
     """
-    preset = load_preset(model)
+    selection = {"models": models, "interventions": interventions, "scenarios": scenarios}
+    preset = preset_for(judgments, model, selection)
     s = _settings(preset, chains=chains, draws=draws, warmup=warmup, method=method)
     _check_predictive_draws(predictive_draws)
-    selection = {"models": models, "interventions": interventions, "scenarios": scenarios}
+    if preset.likelihood == "mvn-marginal":
+        return fit_data(judgments, preset, s, selection, seed, progress, include_diagonal, eps)
     data, pooled, numpyro_model, d = _model_of(judgments, preset, selection)
     key_fit, key_pred = jax.random.split(jax.random.key(seed))
     start = time.perf_counter()

@@ -73,23 +73,37 @@ def draw_quantities(
         derived = derive(raw, d, preset, sizes)
         score = expected_score(derived, d, preset)
         delta = score[:, 1:] - score[:, :1]
-        weights = jnp.ones(delta.shape[-2], delta.dtype)
-        gain, gain_raw, _, gnd = gain_gnd(delta, weights, target_mask, direction, eps)
-        omega = derived["coupling"]
-        rho_s = 6 / jnp.pi * jnp.arcsin(omega / 2)
-        vat, nvat, gini = vat_from_coupling(omega, include_diagonal=include_diagonal)
-        vat_s, nvat_s, gini_s = vat_from_coupling(rho_s, include_diagonal=include_diagonal)
-        out = {
-            "gain": gain, "gain_raw": gain_raw, "gnd": gnd,
-            "coupling": omega, "vat": vat, "nvat": nvat, "centralization": gini,
-            "coupling_spearman": rho_s, "vat_spearman": vat_s, "nvat_spearman": nvat_s,
-            "centralization_spearman": gini_s,
-        }  # fmt: skip
+        out = vat_quantities(
+            delta, derived["coupling"], target_mask, direction, include_diagonal, eps
+        )
         return out, loo_log_lik(derived, d, preset)
 
     n_cells = int(np.prod(data.rating.shape if preset.likelihood == "ordinal" else data.mask.shape))
     vat, loglik = _batched(per_draw, samples, n_cells)
     chains, draws = loglik.shape[:2]
+    return vat_dataset(vat, data, chains, draws), loglik
+
+
+def vat_quantities(delta, omega, target_mask, direction, include_diagonal: bool, eps: float):
+    """The posterior VAT of one draw: Gain and GND of the expected shifts ``delta``
+    (model, intervention, scenario, value), VAT of Omega on both scales."""
+    weights = jnp.ones(delta.shape[-2], delta.dtype)
+    gain, gain_raw, _, gnd = gain_gnd(delta, weights, target_mask, direction, eps)
+    rho_s = 6 / jnp.pi * jnp.arcsin(omega / 2)
+    vat, nvat, gini = vat_from_coupling(omega, include_diagonal=include_diagonal)
+    vat_s, nvat_s, gini_s = vat_from_coupling(rho_s, include_diagonal=include_diagonal)
+    return {
+        "gain": gain, "gain_raw": gain_raw, "gnd": gnd,
+        "coupling": omega, "vat": vat, "nvat": nvat, "centralization": gini,
+        "coupling_spearman": rho_s, "vat_spearman": vat_s, "nvat_spearman": nvat_s,
+        "centralization_spearman": gini_s,
+    }  # fmt: skip
+
+
+def vat_dataset(vat: dict, data, chains: int, draws: int) -> xr.Dataset:
+    """The ``vat`` group: the per-draw quantities (chain, draw, model, intervention, ...)
+    with the labels of ``data`` (models, interventions, strategy, target, direction,
+    values)."""
     coords = {
         "chain": np.arange(chains),
         "draw": np.arange(draws),
@@ -97,11 +111,11 @@ def draw_quantities(
         "intervention": data.interventions,
         "strategy": ("intervention", data.strategy),
         "target": ("intervention", data.target),
-        "direction": ("intervention", data.direction.astype(np.int8)),
+        "direction": ("intervention", np.asarray(data.direction).astype(np.int8)),
         "value": data.values,
         "value2": data.values,
     }
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             name: (
                 ("chain", "draw", *_VAT_DIMS.get(name, _CELL)),
@@ -112,7 +126,6 @@ def draw_quantities(
         },
         coords=coords,
     )
-    return ds, loglik
 
 
 def predictive(

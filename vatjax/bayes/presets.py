@@ -22,25 +22,31 @@ from typing import Any
 
 from vatjax.errors import VatInputError
 
-__all__ = ["Preset", "available_presets", "load_preset"]
+__all__ = ["Preset", "available_presets", "default_preset", "load_preset"]
 
 DEFAULT_PRESET = "ordinal-lkj"
+LARGE_PRESET = "mvn-marginal"
+LARGE_STUDY = 100_000
+"""Ratings in a fit above which ``vatjax.fit`` defaults to ``mvn-marginal``: the ordinal
+models' cost grows with the ratings (models/README.md, "Which preset at which size")."""
 
 _CHOICES = {
-    "likelihood": ("ordinal", "normal"),
+    "likelihood": ("ordinal", "normal", "mvn-marginal"),
     "coupling": ("lkj", "independent"),
     "coupling_scope": ("intervention", "model-intervention"),
     "shift_mean_pooling": ("none", "hierarchical"),
 }
-_SHARED_PRIORS = ("profile_sd", "scenario_sd", "shift_mean_sd", "shift_sd")
+_SHARED_PRIORS = ("shift_mean_sd", "shift_sd")
 _PRIORS_FOR = {
     ("likelihood", "ordinal"): (
+        "profile_sd",
+        "scenario_sd",
         "cutpoint_center_sd",
         "cutpoint_log_gap_mean",
         "cutpoint_log_gap_sd",
         "item_sd",
     ),
-    ("likelihood", "normal"): ("rating_sd",),
+    ("likelihood", "normal"): ("profile_sd", "scenario_sd", "rating_sd"),
     ("coupling", "lkj"): ("lkj_concentration",),
     ("shift_mean_pooling", "hierarchical"): ("shift_mean_pool_sd",),
 }
@@ -192,6 +198,17 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
         svi=svi,
         source=source,
     )
+
+
+def default_preset(n_ratings: int) -> str:
+    """The preset ``vatjax.fit`` uses when none is named: ``ordinal-lkj`` up to
+    ``LARGE_STUDY`` ratings, ``mvn-marginal`` above.
+
+    Example:
+        >>> default_preset(40_000), default_preset(26_000_000)
+        ('ordinal-lkj', 'mvn-marginal')
+    """
+    return LARGE_PRESET if n_ratings > LARGE_STUDY else DEFAULT_PRESET
 
 
 def _typed(table: dict, schema: dict[str, type], where: str, problems: list[str]) -> dict:
