@@ -27,10 +27,10 @@ from vatjax.bayes.model import (
 from vatjax.bayes.posterior import draw_quantities, observed, predictive
 from vatjax.bayes.presets import Preset
 from vatjax.bayes.sampling import (
-    _Draws,
-    _numpyro_promotion,
-    _run_nuts,
-    _tree_attrs_common,
+    Draws,
+    numpyro_promotion,
+    run_nuts,
+    tree_attrs_common,
     use_host_devices,
 )
 from vatjax.errors import VatInputError
@@ -74,14 +74,14 @@ def _run_svi(model, d, s, preset, key, progress):
     svi = SVI(model, guide, numpyro.optim.Adam(cfg["learning_rate"]), Trace_ELBO())
     k_fit, k_draw = jax.random.split(key)
     draws = s["chains"] * s["draws"]
-    with _numpyro_promotion():
+    with numpyro_promotion():
         result = svi.run(k_fit, cfg["steps"], d, progress_bar=progress)
         flat = guide.sample_posterior(k_draw, result.params, d, sample_shape=(draws,))
     samples = {k: v.reshape(s["chains"], s["draws"], *v.shape[1:]) for k, v in flat.items()}
     # deterministic sites are not in the guide's draws: replay the model for them
     sites = [n for n in DETERMINISTIC_SITES if n not in flat]
     replay = numpyro.infer.Predictive(model, posterior_samples=flat, return_sites=sites)
-    with _numpyro_promotion():
+    with numpyro_promotion():
         replayed = replay(k_draw, d, observe=False)
     for name, value in replayed.items():
         samples[name] = value.reshape(s["chains"], s["draws"], *value.shape[1:])
@@ -151,7 +151,7 @@ def _model_of(judgments: xr.Dataset, preset: Preset, selection: dict) -> tuple:
 
 def _sample(numpyro_model, d: dict, s: dict, preset: Preset, key, progress: bool) -> tuple:
     """Draws (chain, draw, ...), sampler stats, tree depth and SVI losses, all computed."""
-    run = _run_nuts if s["method"] == "nuts" else _run_svi
+    run = run_nuts if s["method"] == "nuts" else _run_svi
     samples, stats, depth, losses = run(numpyro_model, d, s, preset, key, progress)
     return jax.block_until_ready(samples), stats, depth, losses
 
@@ -167,11 +167,11 @@ def _posterior_tree(numpyro_model, d: dict, data, samples, stats, depth, keep_la
     """The DataTree of the draws (posterior, and sample_stats for NUTS), dims from the plates."""
     kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
     coords = data.coords() | {"slot": np.arange(data.sizes["slot"])}
-    with _numpyro_promotion():
+    with numpyro_promotion():
         dims = infer_dims(numpyro_model, (d,))
     dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
     tree = from_numpyro(
-        _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
+        Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=dims
     )
     if not stats and "sample_stats" in tree.children:  # SVI: no sampler statistics
         del tree["sample_stats"]
@@ -194,7 +194,7 @@ def _add_vat(tree, vat: xr.Dataset, losses, preset: Preset, include_diagonal: bo
 
 def _tree_attrs(judgments, data, preset: Preset, s: dict, seed: int, pooled: bool, times):
     """The fit's attrs: the common ones, pooling, scale, taxonomy."""
-    return _tree_attrs_common(preset, s, seed, times) | {
+    return tree_attrs_common(preset, s, seed, times) | {
         "shift_mean_pooling": "hierarchical" if pooled else "none",
         "baseline": data.baseline,
         "scale_min": data.scale[0],

@@ -15,9 +15,9 @@ from arviz_base import from_numpyro
 from vatjax.bayes.diagnostics import check
 from vatjax.bayes.marginal import coupling_of, marginal_model, prior_coupling
 from vatjax.bayes.marginal_data import MarginalData, prepare_marginal
-from vatjax.bayes.posterior import _batched, vat_dataset, vat_quantities
+from vatjax.bayes.posterior import batched, vat_dataset, vat_quantities
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, default_preset, load_preset
-from vatjax.bayes.sampling import _Draws, _numpyro_promotion, _run_nuts, _tree_attrs_common
+from vatjax.bayes.sampling import Draws, numpyro_promotion, run_nuts, tree_attrs_common
 from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
 
@@ -43,7 +43,7 @@ def _posterior_vat(samples: dict, data: MarginalData, include_diagonal: bool, ep
         return vat_quantities(delta, omega, target_mask, direction, include_diagonal, eps)
 
     keep = {k: samples[k] for k in ("shift_mean", "coupling_chol")}
-    return _batched(per_draw, keep, int(np.prod(data.stats.mean.shape[:2])) * n_values**2)
+    return batched(per_draw, keep, int(np.prod(data.stats.mean.shape[:2])) * n_values**2)
 
 
 def prior_vat(preset: Preset, n_values: int, n_draws: int, seed: int = 0) -> xr.Dataset:
@@ -75,7 +75,7 @@ def _tree(samples, stats, depth, data: MarginalData, vat: dict) -> xr.DataTree:
     coords = {"model": data.models, "intervention": data.interventions,
               "value": data.values, "value2": data.values}  # fmt: skip
     tree = from_numpyro(
-        _Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=_DIMS
+        Draws(jax.device_get(kept), jax.device_get(stats), depth), coords=coords, dims=_DIMS
     )
     chains, draws = next(iter(kept.values())).shape[:2]
     tree["vat"] = vat_dataset(vat, data, chains, draws)
@@ -99,13 +99,13 @@ def fit_marginal(
         raise VatInputError("the mvn-marginal preset samples with NUTS only (method='nuts')")
     model = functools.partial(marginal_model, priors=preset.priors)
     start = time.perf_counter()
-    samples, stats, depth, _ = _run_nuts(model, data.arrays(), s, preset, jax.random.key(seed),
+    samples, stats, depth, _ = run_nuts(model, data.arrays(), s, preset, jax.random.key(seed),
                                          progress)  # fmt: skip
     samples = jax.block_until_ready(samples)
     sampling_time = time.perf_counter() - start
     vat = _posterior_vat(samples, data, include_diagonal, eps)
     vat_time = time.perf_counter() - start - sampling_time
-    with _numpyro_promotion():
+    with numpyro_promotion():
         tree = _tree(samples, stats, depth, data, vat)
     tree["vat"] = tree["vat"].to_dataset().assign_attrs(
         include_diagonal=int(include_diagonal), eps=float(eps), coupling_scope=preset.coupling_scope,
@@ -115,7 +115,7 @@ def fit_marginal(
     tree["prior"] = prior_vat(preset, len(data.values), prior_draws, seed)
     tree["observed_data"] = data.observed()
     export_time = time.perf_counter() - start - sampling_time - vat_time
-    tree.attrs = _tree_attrs_common(preset, s, seed, (sampling_time, vat_time, export_time))
+    tree.attrs = tree_attrs_common(preset, s, seed, (sampling_time, vat_time, export_time))
     tree.attrs |= {"n_patterns": int((data.stats.count > 0).sum(-1).max())}
     tree["diagnostics"] = check(tree, warn=True)
     return tree

@@ -24,19 +24,25 @@ MIN_SCENARIOS = 3
 
 
 @dataclass(frozen=True)
-class BayesData:
-    """Dense arrays and labels of one fit (numpy; the model reads ``arrays()``)."""
+class CellLabels:
+    """The labels of the cells (model x intervention) of one fit, every preset's."""
 
     models: list[str]
     interventions: list[str]
-    baseline: str
-    scenarios: list[str]
     values: list[str]
-    micro_values: list[str]
     strategy: list[str]
     target: list[str]
     direction: np.ndarray  # (intervention,) +1 / -1
     target_index: np.ndarray  # (intervention,) index into values
+
+
+@dataclass(frozen=True)
+class BayesData(CellLabels):
+    """Dense arrays and labels of one fit (numpy; the model reads ``arrays()``)."""
+
+    baseline: str
+    scenarios: list[str]
+    micro_values: list[str]
     groups: list[str]  # target groups "Security+1", for partial pooling
     group_index: np.ndarray  # (intervention,)
     scale: tuple[int, int]
@@ -141,7 +147,7 @@ def _pick(kind: str, available: Sequence[str], chosen: Sequence[str] | None) -> 
     return [a for a in available if a in chosen]
 
 
-def _select(
+def select_cells(
     judgments: xr.Dataset,
     models: Sequence[str] | None,
     interventions: Sequence[str] | None,
@@ -238,7 +244,9 @@ def prepare(
         >>> data.rating.shape[:3], data.target
         ((1, 2, 3), ['Power'])
     """
-    sub, baseline, model_names, int_names = _select(judgments, models, interventions, scenarios)
+    sub, baseline, model_names, int_names = select_cells(
+        judgments, models, interventions, scenarios
+    )
     rating = sub["rating"].values
     lo, hi = int(judgments.attrs["scale_min"]), int(judgments.attrs["scale_max"])
     scen_names = list(pd.unique(sub["scenario"].values.astype(str)))

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from vatjax.bayes.data import _select
+from vatjax.bayes.data import CellLabels, select_cells
 from vatjax.bayes.marginal import PatternStats, data_scales, pattern_stats
 from vatjax.data.scoring import phi
 from vatjax.errors import VatInputError
@@ -34,16 +34,9 @@ MIN_SAMPLES = 3
 
 
 @dataclass(frozen=True)
-class MarginalData:
+class MarginalData(CellLabels):
     """The labels and sufficient statistics of one ``mvn-marginal`` fit."""
 
-    models: list[str]
-    interventions: list[str]
-    values: list[str]
-    strategy: list[str]
-    target: list[str]
-    direction: np.ndarray  # (intervention,) +1 / -1
-    target_index: np.ndarray  # (intervention,) index into values
     stats: PatternStats  # (model, intervention, pattern, ...)
     rating_var: np.ndarray  # (model, intervention, value) sigma2, one rating's noise variance
     n_samples: np.ndarray  # (model, intervention) samples with a shift
@@ -136,13 +129,11 @@ def _labels(sub: xr.Dataset, models, interventions) -> dict:
     )  # fmt: skip
 
 
-def prepare_marginal(
-    judgments: xr.Dataset,
-    *,
-    models: Sequence[str] | None = None,
-    interventions: Sequence[str] | None = None,
-    scenarios: Sequence[str] | None = None,
-) -> MarginalData:
+Names = Sequence[str] | None
+
+
+def prepare_marginal(judgments: xr.Dataset, *, models: Names = None,
+                     interventions: Names = None, scenarios: Names = None) -> MarginalData:  # fmt: skip
     """Shifts, rating noise and pattern statistics of every selected cell (numpy, one
     model at a time, no per-row Python).
 
@@ -153,7 +144,7 @@ def prepare_marginal(
         >>> data.stats.mean.shape[:2], int(data.n_samples[0, 0])
         ((1, 12), 4)
     """
-    sub, _, model_names, int_names = _select(judgments, models, interventions, scenarios)
+    sub, _, model_names, int_names = select_cells(judgments, models, interventions, scenarios)
     labels = _labels(sub, model_names, int_names)
     values = labels["values"]
     scen = pd.unique(sub["scenario"].values.astype(str))

@@ -44,7 +44,7 @@ _VAT_DIMS = {
 SCALAR_VAT = ("gain", "nvat", "centralization", "nvat_spearman", "centralization_spearman")
 
 
-def _batched(fn, samples: dict, n_cells: int):
+def batched(fn, samples: dict, n_cells: int):
     """Apply ``fn`` to every draw of ``samples`` (leading dims chain, draw) in batches."""
     lead = next(iter(samples.values())).shape[:2]
     flat = {k: jnp.reshape(v, (-1, *v.shape[2:])) for k, v in samples.items()}
@@ -79,7 +79,7 @@ def draw_quantities(
         return out, loo_log_lik(derived, d, preset)
 
     n_cells = int(np.prod(data.rating.shape if preset.likelihood == "ordinal" else data.mask.shape))
-    vat, loglik = _batched(per_draw, samples, n_cells)
+    vat, loglik = batched(per_draw, samples, n_cells)
     chains, draws = loglik.shape[:2]
     return vat_dataset(vat, data, chains, draws), loglik
 

@@ -33,7 +33,7 @@ def use_host_devices(n: int) -> bool:
     return jax.local_device_count() >= n
 
 
-class _Draws(NumPyroInferenceAdapter):
+class Draws(NumPyroInferenceAdapter):
     """Posterior draws (chain, draw, ...) for ``from_numpyro``.
 
     The model is left out (dims are inferred from its plates beforehand, without running
@@ -56,7 +56,7 @@ class _Draws(NumPyroInferenceAdapter):
         return self._stats
 
 
-def _numpyro_promotion():
+def numpyro_promotion():
     """numpyro 0.22's samplers mix int and float arrays (e.g. NUTS divides a float sum by an
     int count), which strict dtype promotion rejects; run them under standard promotion."""
     return jax.numpy_dtype_promotion("standard")
@@ -78,7 +78,7 @@ def _pmap_traced_args(chain_fn):
     return lambda map_args: jax.pmap(body, in_axes=(0, None))(map_args, model_args)
 
 
-def _run_nuts(model, d, s, preset, key, progress):
+def run_nuts(model, d, s, preset, key, progress):
     kernel = NUTS(
         model,
         target_accept_prob=s["target_accept"],
@@ -97,14 +97,14 @@ def _run_nuts(model, d, s, preset, key, progress):
     )
     fields = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
               "adapt_state.step_size")  # fmt: skip
-    with _numpyro_promotion():
+    with numpyro_promotion():
         mcmc.run(key, d, extra_fields=fields)
     samples = mcmc.get_samples(group_by_chain=True)
     stats = MCMCAdapter(mcmc).get_sample_stats()
     return samples, stats, s["max_tree_depth"], None
 
 
-def _tree_attrs_common(preset: Preset, s: dict, seed: int, times) -> dict:
+def tree_attrs_common(preset: Preset, s: dict, seed: int, times) -> dict:
     """The attrs of every fit: version, preset, sampler settings, seed, timings (s)."""
     return {
         "vatjax_version": version("vatjax"),
