@@ -34,7 +34,7 @@ def _judgments(file: Path, scale: str, baseline: str):
     return load_judgments(file, scale=parse_scale(scale), baseline=baseline)
 
 
-def _fit_recording_warnings(judgments, model: str, **options):
+def _fit_recording_warnings(judgments, model: str | None, **options):
     """The fit, and the warnings it raised (shown after the diagnostics, not mid-bar)."""
     from vatjax.bayes import fit
     from vatjax.bayes.diagnostics import ConvergenceWarning
@@ -78,9 +78,14 @@ def fit_command(
         ),
     ],
     model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="Preset name (see models/README.md) or a .toml path."),
-    ] = "ordinal-lkj",
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Preset name (see models/README.md) or a .toml path (default: ordinal-lkj, "
+            "or mvn-marginal above 100,000 ratings).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the posterior DataTree here (.nc).")
     ] = None,
