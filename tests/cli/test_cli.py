@@ -1,6 +1,9 @@
 """The vatjax command: simulate, vat and demo; bad input exits 2 with a message."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -88,3 +91,21 @@ def test_demo_runs_the_pipeline(demo_run):
     assert len(pd.read_csv(out / "vat.csv")) == 2 * 12
     for name in ("bootstrap.nc", "noise_floor.nc", "posterior.nc", "provenance.json"):
         assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("preset", [None, 3])
+def test_the_script_uses_one_device_per_core_unless_told(preset):
+    code = (
+        "import sys, jax\n"
+        "from vatjax.cli import main\n"
+        "sys.argv = ['vatjax', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('DEVICES', jax.local_device_count())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if preset is not None:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={preset}"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    want = preset if preset is not None else (os.cpu_count() or 1)
+    assert f"DEVICES {want}" in out.stdout

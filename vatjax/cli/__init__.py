@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from vatjax.cli.collect import collect_command
@@ -48,5 +50,14 @@ for _name, _command in (
 
 
 def main() -> None:
-    """Entry point of the ``vatjax`` script (and of ``python -m vatjax.cli``)."""
+    """Entry point of the ``vatjax`` script (and of ``python -m vatjax.cli``).
+
+    The resampling shards over devices and the chains of a fit run one per device, so
+    JAX is asked for one CPU device per core before its backend starts (a device count
+    already in ``XLA_FLAGS`` wins; results do not depend on the number of devices).
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        count = f"--xla_force_host_platform_device_count={os.cpu_count() or 1}"
+        os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
     app(prog_name="vatjax")
