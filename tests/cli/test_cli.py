@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -73,6 +75,34 @@ def test_bad_input_exits_2_with_a_message(study_csv, tmp_path, args, needle):
     assert result.exit_code == 2, result.output
     assert needle in result.output
     assert "Traceback" not in result.output
+
+
+def _parquet(df: pd.DataFrame, path, column=None, values=None):
+    """The table as Parquet, one column replaced by an Arrow array."""
+    table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
+    if column is not None:
+        table = table.set_column(table.schema.get_field_index(column), column, values(df))
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "needle"),
+    [
+        ("rating", lambda d: pa.array([{"v": 3}] * len(d)), "'rating' has type struct<v: int64>"),
+        ("model", lambda d: pa.array([[m] for m in d.model]), "'model' has type list<element:"),
+        ("rating", lambda d: pa.array(d.rating > 2), "'rating' has type bool, not a number"),
+        ("rating", lambda d: pa.array(pd.to_datetime(d.rating, unit="D")), "'rating' has type"),
+        ("rating", lambda d: pa.array(["high"] * len(d)), "'rating' is not a number in rows"),
+    ],
+    ids=["struct", "list", "bool", "timestamp", "text"],
+)
+def test_a_parquet_of_the_wrong_types_exits_2(study_csv, tmp_path, column, values, needle):
+    bad = _parquet(pd.read_csv(study_csv), tmp_path / "bad.parquet", column, values)
+    result = runner.invoke(app, ["vat", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("error:") == 1 and needle in result.stderr, result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
 
 
 def test_help_everywhere():

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -24,9 +25,25 @@ from vatjax.data.signs import sign_of
 from vatjax.data.table import cell_text, format_rows
 from vatjax.taxonomy import Taxonomy
 
-__all__ = ["Key", "parse_polarity", "parse_rating", "parse_repeat", "text_key", "unit_key"]
+__all__ = [
+    "Key",
+    "parse_polarity",
+    "parse_rating",
+    "parse_repeat",
+    "text_key",
+    "type_of",
+    "uncoded_columns",
+    "unit_key",
+]
 
 _MISSING_TEXT = ("", "nan", "none", "null")
+_CELLS = {
+    "rating": "a number (the rating)",
+    "polarity": "a sign (express/suppress or +1/-1)",
+    "direction": "a sign (+1/reinforce or -1/suppress)",
+    "repeat": "a whole number",
+}
+"""What one cell of a column holds; any other column holds a name (text or a number)."""
 
 
 class Key(NamedTuple):
@@ -34,6 +51,30 @@ class Key(NamedTuple):
 
     codes: np.ndarray
     names: list[str]
+
+
+def type_of(col: Coded, label: object) -> str:
+    """The type to name for a cell: the column's type, or the cell's own where the
+    column holds Python objects of any type."""
+    generic = not col.dtype or col.dtype.startswith(("object", "category"))
+    return type(label).__name__ if generic else col.dtype
+
+
+def uncoded_columns(cols: dict, names, problems: list[str], where: str = "") -> set[str]:
+    """The columns among ``names`` whose cells are not single values (lists, structs,
+    maps): one problem each, naming the type found, what a cell must hold and the fix
+    (``where`` names the table when it is not the long one)."""
+    bad = {n for n in names if n in cols and cols[n].labels is None}
+    for name in sorted(bad, key=list(cols).index):
+        col = cols[name]
+        shown = repr(col.example)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        problems.append(
+            f"column {name!r}{where} has type {col.dtype} (e.g. {shown}), but each cell must hold "
+            f"{_CELLS.get(name, 'a name (text or a whole number)')}; store one plain value "
+            "per cell (unpack the list or struct into its own columns before saving)"
+        )
+    return bad
 
 
 def _merge(col: Coded, texts: list, missing_text: str | None) -> Key:
@@ -117,47 +158,61 @@ def parse_polarity(col: Coded, problems: list[str]) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         shown = col.labels[col.codes[i]] if col.codes[i] >= 0 else None
+        typed = "" if shown is None or isinstance(shown, str) else f", type {type_of(col, shown)}"
         problems.append(
             f"column 'polarity' is not one of express/suppress/+1/-1 in "
-            f"{format_rows(bad)} (e.g. {shown!r})"
+            f"{format_rows(bad)} (e.g. {shown!r}{typed})"
         )
     return polarity
 
 
-def _label_numbers(labels: list) -> tuple[np.ndarray, np.ndarray]:
-    """Each label as a number (NaN if none) and whether it is text that is not a number."""
+def _is_text_or_number(x: object) -> bool:
+    """Text, a number (a bool is none) or nothing: what a rating label may be."""
+    number = isinstance(x, int | float | Decimal | np.number) and not isinstance(x, bool)
+    return x is None or number or isinstance(x, str)
+
+
+def _label_numbers(labels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each label as a number (NaN if none); whether it is text that is not a number; and
+    whether it is neither text nor a number (a bool, a date, bytes)."""
+    other = ~np.array([_is_text_or_number(x) for x in labels], bool)
     number = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce")
     number = number.to_numpy(dtype=float, na_value=np.nan)
     text = [str(x).strip().casefold() for x in labels]
-    not_number = np.isnan(number) & ~np.isin(text, _MISSING_TEXT)
-    return number, not_number
+    not_number = np.isnan(number) & ~np.isin(text, _MISSING_TEXT) & ~other
+    return number, not_number, other
 
 
 def parse_rating(col: Coded, lo: int, hi: int, problems: list[str]) -> np.ndarray:
     """Each label's rating (float32, NaN when missing): numbers on the scale, whole."""
-    number, not_number = _label_numbers(col.labels)
+    number, not_number, other = _label_numbers(col.labels)
+    number = np.where(other, np.nan, number)  # a bool or a date is no rating, whatever its value
     off = ~np.isnan(number) & ((number < lo) | (number > hi))
     frac = ~np.isnan(number) & ~off & (number != np.round(number))
     checks = [
-        (not_number, "is not a number", "{!r}", "; leave a missing rating empty"),
+        (other, "has type {type}, not a number,", "{!r}", f"; store the ratings as numbers "
+         f"from {lo} to {hi} (integers, floats, or text such as '3')"),
+        (not_number, "is not a number", "{!r}",
+         f"; write a number from {lo} to {hi}, and leave a missing rating empty"),
         (off, f"is off the {lo}..{hi} scale", "{:g}",
          "; declare the scale with scale=(low, high)"),
         (frac, "is not a whole number", "{:g}", "; ratings are Likert points"),
     ]  # fmt: skip
     for bad_label, what, fmt, hint in checks:
-        if bad_label.any():
-            rows = col.lookup(bad_label, False)
+        rows = col.lookup(bad_label, False) if bad_label.any() else None
+        if rows is not None and rows.any():  # a label no row uses is no problem
             k = col.codes[int(np.argmax(rows))]
             shown = fmt.format(col.labels[k] if fmt == "{!r}" else number[k])
+            what = what.format(type=type_of(col, col.labels[k]))
             problems.append(f"column 'rating' {what} in {format_rows(rows)} (e.g. {shown}){hint}")
-    return np.where(not_number | off | frac, np.nan, number).astype(np.float32)
+    return np.where(not_number | off | frac | other, np.nan, number).astype(np.float32)
 
 
 def parse_repeat(col: Coded | None, n_rows: int, problems: list[str]) -> tuple[Key, np.ndarray]:
     """The repeat column as codes into its distinct whole numbers (0 when absent)."""
     if col is None:
         return Key(np.zeros(n_rows, np.int8), [0]), np.zeros(1, np.int64)
-    number, _ = _label_numbers(col.labels)
+    number, _, _ = _label_numbers(col.labels)
     bad_label = np.isnan(number) | (number != np.round(number))
     bad = col.lookup(bad_label, True)
     if bad.any():

@@ -33,15 +33,24 @@ _FIRST_ROWS_BY_SCAN = 64
 
 
 class Coded(NamedTuple):
-    """A column as codes into its distinct labels; code -1 is a missing cell."""
+    """A column as codes into its distinct labels; code -1 is a missing cell. ``labels``
+    is None where the cells are not single values (lists, structs, maps): such a column
+    cannot be coded, and ``example`` holds one of its cells for the message."""
 
     codes: np.ndarray  # (row,) signed integers, -1 missing
-    labels: list  # distinct cells as Python objects
+    labels: list | None  # distinct cells as Python objects
+    dtype: str = ""  # the column's type, as its reader names it
+    example: object = None
 
     def lookup(self, table: np.ndarray, missing) -> np.ndarray:
         """Per-row values of a per-label table; ``missing`` where the cell is missing."""
         ext = np.append(np.asarray(table), np.asarray(missing, dtype=np.asarray(table).dtype))
         return ext[self.codes]
+
+
+def _uncoded(n_rows: int, dtype: str, example: object) -> Coded:
+    """A column whose cells are not single values: every row missing, no labels."""
+    return Coded(np.full(n_rows, -1, np.int8), None, dtype, example)
 
 
 def small_codes(codes: np.ndarray, n_labels: int) -> np.ndarray:
@@ -66,13 +75,45 @@ def first_rows(codes: np.ndarray, n_labels: int) -> np.ndarray:
     return out
 
 
+def _first_unhashable(col: pd.Series) -> object:
+    """The first cell that cannot be a label (a list, dict or array); the scan stops there."""
+    for x in col:
+        try:
+            hash(x)
+        except TypeError:
+            return x
+    return None
+
+
 def _from_series(col: pd.Series) -> Coded:
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = col.cat.categories
-        return Coded(small_codes(col.cat.codes.to_numpy(), len(cats)), list(cats))
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        return Coded(small_codes(col.cat.codes.to_numpy(), len(cats)), list(cats), str(cats.dtype))
+    try:
+        codes, uniques = pd.factorize(_bools_apart(col), use_na_sentinel=True)
+    except TypeError:  # unhashable cells: lists, dicts, arrays
+        cell = _first_unhashable(col)
+        return _uncoded(len(col), f"{col.dtype} holding {type(cell).__name__}", cell)
     labels = list(uniques.tolist() if hasattr(uniques, "tolist") else uniques)
-    return Coded(small_codes(codes, len(labels)), labels)
+    labels = [True if x is _TRUE else False if x is _FALSE else x for x in labels]
+    return Coded(small_codes(codes, len(labels)), labels, str(col.dtype))
+
+
+_TRUE, _FALSE = object(), object()
+"""Stand-ins for True and False while a column of mixed objects is factorised."""
+
+
+def _bools_apart(col: pd.Series):
+    """A column of mixed objects with its bools as stand-ins, so that True and 1 (equal to
+    a hash) stay two labels; any other column as it is. Only such a column is scanned
+    cell by cell."""
+    if col.dtype != object or not pd.api.types.infer_dtype(col, skipna=True).startswith("mixed"):
+        return col
+    values = col.to_numpy(dtype=object, copy=True)
+    is_bool = np.fromiter((isinstance(x, bool | np.bool_) for x in values), bool, len(values))
+    if is_bool.any():
+        values[is_bool] = np.where(values[is_bool].astype(bool), _TRUE, _FALSE)
+    return values
 
 
 def _from_arrow(col) -> Coded:
@@ -80,16 +121,22 @@ def _from_arrow(col) -> Coded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not pa.types.is_dictionary(col.type):
-        col = pc.dictionary_encode(col)
+    is_dict = pa.types.is_dictionary(col.type)
+    dtype = str(col.type.value_type if is_dict else col.type)
+    if not is_dict:
+        try:
+            col = pc.dictionary_encode(col)
+        except pa.ArrowNotImplementedError:  # lists, structs, maps: no single value
+            cells = col.drop_null()
+            return _uncoded(len(col), dtype, cells[0].as_py() if len(cells) else None)
     col = col.unify_dictionaries() if col.num_chunks > 1 else col
     chunks = col.chunks
     if not chunks:
-        return Coded(np.zeros(0, np.int8), [])
+        return Coded(np.zeros(0, np.int8), [], dtype)
     labels = chunks[0].dictionary.to_pylist()
     parts = [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks]
     codes = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return Coded(small_codes(codes, len(labels)), labels)
+    return Coded(small_codes(codes, len(labels)), labels, dtype)
 
 
 class _Codebook:
@@ -112,7 +159,7 @@ class _Codebook:
 
     def coded(self) -> Coded:
         codes = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int8)
-        return Coded(small_codes(codes, len(self.index)), list(self.index))
+        return Coded(small_codes(codes, len(self.index)), list(self.index), "string")
 
 
 def _csv_coded(path: Path) -> dict[str, Coded]:

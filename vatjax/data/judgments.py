@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import version
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from vatjax.data.checks import Key, parse_polarity, parse_rating, parse_repeat, text_key, unit_key
+from vatjax.data.checks import (
+    Key,
+    parse_polarity,
+    parse_rating,
+    parse_repeat,
+    text_key,
+    uncoded_columns,
+    unit_key,
+)
 from vatjax.data.columns import first_rows, read_coded
 from vatjax.data.dense import dense_rows, dense_tensor, item_coords
 from vatjax.data.signs import sign_of
@@ -41,6 +50,9 @@ CONDITION_COLUMNS = ["strategy", "target", "direction"]
 def _conditions_from_table(conditions, problems: list[str]) -> pd.DataFrame:
     """The separate conditions table, one row per condition."""
     meta = read_table(conditions)
+    where = " of the conditions table"
+    if uncoded_columns(read_coded(meta), ["condition", *CONDITION_COLUMNS], problems, where):
+        _raise(problems)  # the design checks need these columns
     if "condition" not in meta.columns:
         problems.append(
             "the conditions table has no 'condition' column; give columns "
@@ -157,6 +169,45 @@ def _check_design(cond: Key, model: Key, meta, baseline: str, taxonomy, problems
     return out
 
 
+class _Parsed(NamedTuple):
+    """The columns checked one by one (None where a column could not be read)."""
+
+    keys: dict[str, Key]
+    units: Key | None
+    polarity: np.ndarray | None
+    rating: np.ndarray | None
+    repeat: Key | None
+    repeat_values: np.ndarray | None
+
+
+def _used_columns(has_conditions_table: bool) -> list[str]:
+    """The columns of the long table the loader reads."""
+    used = [*KEY, "value", "rating"]
+    return used + ([] if has_conditions_table else CONDITION_COLUMNS)
+
+
+def _parse_columns(cols, has_micro, scale, taxonomy, problems, skip: set) -> _Parsed:
+    """Check and parse each column on its own, all but those in ``skip``."""
+    names = ("model", "condition", "scenario")
+    keys = {c: text_key(cols[c], c, problems) for c in names if c not in skip}
+    unit_cols = {"micro_value", "value"} if has_micro else {"value"}
+    units = None if unit_cols & skip else unit_key(cols, has_micro, taxonomy, problems)
+    polarity = None if "polarity" in skip else parse_polarity(cols["polarity"], problems)
+    rating = None if "rating" in skip else parse_rating(cols["rating"], *scale, problems)
+    repeat, repeat_values = None, None
+    if "repeat" not in skip:
+        n_rows = len(next(iter(cols.values())).codes)
+        repeat, repeat_values = parse_repeat(cols.get("repeat"), n_rows, problems)
+    return _Parsed(keys, units, polarity, rating, repeat, repeat_values)
+
+
+def _raise(problems: list[str]):
+    raise VatInputError(
+        f"{len(problems)} problem(s) in the judgments table (rows counted from 1, header excluded)",
+        problems,
+    )
+
+
 def load_judgments(
     source: pd.DataFrame | str | os.PathLike,
     *,
@@ -173,6 +224,8 @@ def load_judgments(
     categoricals, Parquet dictionaries, CSV read by pyarrow), each distinct cell is
     checked once, and the codes go straight into the dense tensor: 26 million rows load
     in seconds. Ratings are stored as float32 (whole numbers are exact; NaN is missing).
+    A column of the wrong type (a list, a struct, a bool or a date for a rating) is a
+    problem that names its type.
 
     Args:
         source: DataFrame or path (.csv, .parquet, .jsonl, .json).
@@ -203,34 +256,30 @@ def load_judgments(
         raise VatInputError("the judgments table is empty; it needs one row per rating")
     has_micro = _check_columns(cols)
     problems: list[str] = []
-    keys = {c: text_key(cols[c], c, problems) for c in ("model", "condition", "scenario")}
-    units = unit_key(cols, has_micro, taxonomy, problems)
-    polarity = parse_polarity(cols["polarity"], problems)
-    rating = parse_rating(cols["rating"], lo, hi, problems)
-    repeat, repeat_values = parse_repeat(cols.get("repeat"), len(polarity), problems)
-    rows = dense_rows(keys, units, polarity, repeat)
+    uncoded = uncoded_columns(cols, _used_columns(conditions is not None), problems)
+    p = _parse_columns(cols, has_micro, (lo, hi), taxonomy, problems, uncoded)
+    if uncoded:  # what needs the unreadable columns is not checked
+        _raise(problems)
+    rows = dense_rows(p.keys, p.units, p.polarity, p.repeat)
     if rows.duplicated.any():
         problems.append(
             f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
             f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
             "ratings in a 'repeat' column"
         )
+    keys, units = p.keys, p.units
     meta = _condition_table(cols, keys["condition"], conditions, baseline, problems)
     interventions = _check_design(
         keys["condition"], keys["model"], meta, baseline, taxonomy, problems
     )
     if problems:
-        raise VatInputError(
-            f"{len(problems)} problem(s) in the judgments table (rows counted from 1, "
-            "header excluded)",
-            problems,
-        )
-    tensor, conds = dense_tensor(rows, cols["rating"], rating, keys["condition"], baseline)
-    items = item_coords(rows, keys["scenario"], units, polarity, repeat, repeat_values)
+        _raise(problems)
+    tensor, conds = dense_tensor(rows, cols["rating"], p.rating, keys["condition"], baseline)
+    coords = item_coords(rows, keys["scenario"], units, p.polarity, p.repeat, p.repeat_values)
     unit_value = np.array([taxonomy.value_of(u) for u in units.names], dtype=str)
-    items["value"] = unit_value[units.codes[rows.item_first_row]]
+    coords["value"] = unit_value[units.codes[rows.item_first_row]]
     meta_rows = [interventions.get(c, ("baseline", "", 0)) for c in conds]
-    return _dataset(tensor, keys["model"].names, conds, items, meta_rows,
+    return _dataset(tensor, keys["model"].names, conds, coords, meta_rows,
                     {"scale": (lo, hi), "baseline": baseline, "taxonomy": taxonomy})  # fmt: skip
 
 
