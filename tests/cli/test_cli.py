@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import vatjax
 from vatjax.cli import app
+from vatjax.data import memory
 
 runner = CliRunner()
 
@@ -103,6 +104,23 @@ def test_a_parquet_of_the_wrong_types_exits_2(study_csv, tmp_path, column, value
     assert result.exit_code == 2, result.output
     assert result.stderr.count("error:") == 1 and needle in result.stderr, result.stderr
     assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_a_study_too_large_for_memory_exits_2_before_its_tensor(study_csv, tmp_path, monkeypatch):
+    df = pd.read_csv(study_csv)
+    df["scenario"] = df["condition"] + ":" + df["scenario"]  # each condition on its own
+    path = _parquet(df, tmp_path / "sparse.parquet")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**20)
+    result = runner.invoke(app, ["vat", str(path)])
+    assert result.exit_code == 2, result.output
+    assert (
+        "error: 1 problem(s)" in result.stderr
+        and "loading sparse.parquet: done" not in result.stderr
+    )
+    message = " ".join(result.stderr.split())
+    assert "the rating tensor of 1 model x 13 conditions x 17,472 items (156 scenarios" in message
+    assert "MiB of memory and 1.0 MiB is available; load fewer models" in message
+    assert "the table has rows for only 17,472 of those cells (8%)" in message
 
 
 def test_help_everywhere():

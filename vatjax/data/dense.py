@@ -18,10 +18,23 @@ import numpy as np
 from vatjax.data.checks import Key
 from vatjax.data.columns import Coded
 
-__all__ = ["DenseRows", "dense_rows", "dense_tensor", "first_appearance", "item_coords"]
+__all__ = [
+    "DenseRows",
+    "Items",
+    "dense_bytes",
+    "dense_rows",
+    "dense_tensor",
+    "first_appearance",
+    "item_coords",
+    "number_items",
+]
 
 _DENSE_SPACE_PER_ROW = 4
 """Key spaces up to this many times the rows (or 2^20) are numbered with a dense table."""
+_COUNT_BYTES, _TENSOR_BYTES = 8, 4
+"""Bytes per tensor cell: the int64 count of rows per cell (np.bincount), then float32."""
+_ITEM_BYTES = 64
+"""Bytes per item besides its names: polarity, repeat, item number, index, temporaries."""
 
 
 class DenseRows(NamedTuple):
@@ -69,9 +82,19 @@ def first_appearance(keys: np.ndarray, space: int) -> np.ndarray:
     return out
 
 
-def dense_rows(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> DenseRows:
-    """Item numbers and tensor cells of every row; rows that share a cell are duplicates
-    (rows with an unknown micro-value or a bad polarity name no item)."""
+class Items(NamedTuple):
+    """Every row's item number (-1 where the row names no item), each item's first row,
+    and the shape (model, condition, item) of the tensor."""
+
+    item: np.ndarray
+    first_row: np.ndarray
+    shape: tuple[int, int, int]
+
+
+def number_items(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> Items:
+    """Items numbered in order of first appearance, from the row codes alone (nothing
+    here grows with the tensor; rows with an unknown micro-value or a bad polarity name
+    no item)."""
     n_u, n_r = len(units.names), len(repeat.names)
     space = len(keys["scenario"].names) * n_u * 2 * n_r
     item_key = keys["scenario"].codes.astype(_index_type(space))
@@ -88,12 +111,32 @@ def dense_rows(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> Dense
     has = None if len(item) == 0 or item.min() >= 0 else item >= 0
     first = np.full(max(n_items, 1), len(item), dtype=np.int64)
     np.minimum.at(first, item if has is None else item[has], _rows_of(has, len(item)))
-    model, cond = keys["model"].codes, keys["condition"].codes
     shape = (len(keys["model"].names), len(keys["condition"].names), n_items)
+    return Items(item, first[:n_items], shape)
+
+
+def dense_bytes(shape: tuple[int, int, int], n_rows: int, name_chars: int) -> int:
+    """Peak bytes of :func:`dense_rows`, :func:`dense_tensor` and :func:`item_coords`, told
+    from the shape: the larger of the counting stage (an int64 count per cell, and row
+    indices) and the filling stage (the float32 tensor, beside the row indices and then
+    the item coordinates, names as fixed-width unicode of ``name_chars`` characters)."""
+    n_cells = int(np.prod(shape, dtype=np.int64))
+    index = np.dtype(_index_type(n_cells)).itemsize
+    counting = _COUNT_BYTES * n_cells + (16 + 2 * index) * n_rows
+    per_item = 4 * name_chars + _ITEM_BYTES
+    filling = _TENSOR_BYTES * n_cells + max(per_item * shape[-1], (8 + 2 * index) * n_rows)
+    return max(counting, filling)
+
+
+def dense_rows(keys: dict[str, Key], items: Items) -> DenseRows:
+    """The tensor cell of every row; rows that share a cell are duplicates."""
+    item, shape = items.item, items.shape
+    has = None if len(item) == 0 or item.min() >= 0 else item >= 0
+    model, cond = keys["model"].codes, keys["condition"].codes
     cell = model.astype(_index_type(int(np.prod(shape))))
     cell *= shape[1]
     cell += cond
-    cell *= n_items
+    cell *= shape[2]
     cell += item
     picked = cell if has is None else cell[has]
     counts = np.bincount(picked, minlength=int(np.prod(shape)))
@@ -102,7 +145,7 @@ def dense_rows(keys: dict[str, Key], units: Key, polarity, repeat: Key) -> Dense
         duplicated = counts[cell] > 1
     else:
         duplicated[has] = counts[picked] > 1
-    return DenseRows(model, cond, item, first[:n_items], shape, duplicated)
+    return DenseRows(model, cond, item, items.first_row, shape, duplicated)
 
 
 def dense_tensor(rows: DenseRows, col: Coded, rating_of_label, cond: Key, baseline: str):

@@ -33,7 +33,15 @@ from vatjax.data.checks import (
     unit_key,
 )
 from vatjax.data.columns import first_rows, read_coded
-from vatjax.data.dense import dense_rows, dense_tensor, item_coords
+from vatjax.data.dense import (
+    Items,
+    dense_bytes,
+    dense_rows,
+    dense_tensor,
+    item_coords,
+    number_items,
+)
+from vatjax.data.memory import memory_problem
 from vatjax.data.signs import sign_of
 from vatjax.data.table import cell_text, format_rows, read_table
 from vatjax.errors import VatInputError
@@ -201,6 +209,36 @@ def _parse_columns(cols, has_micro, scale, taxonomy, problems, skip: set) -> _Pa
     return _Parsed(keys, units, polarity, rating, repeat, repeat_values)
 
 
+def _memory_problem(p: _Parsed, items: Items, taxonomy: Taxonomy) -> str | None:
+    """The problem to report when the dense tensor will not fit in memory, told from the
+    shape alone, before any array of that size is made."""
+    n_m, n_c, n_i = items.shape
+    n_rows, n_scenarios = len(p.polarity), len(p.keys["scenario"].names)
+    longest = [max(map(len, names), default=0) for names in
+               (p.keys["scenario"].names, p.units.names, taxonomy.values)]  # fmt: skip
+    n_cells = n_m * n_c * n_i
+    sparse = ""
+    if n_cells and n_rows < n_cells / 2:
+        sparse = (
+            f"; the table has rows for only {n_rows:,} of those cells ({n_rows / n_cells:.0%}),"
+            " as when models or conditions were judged on different scenarios"
+        )
+    what = (
+        f"the rating tensor of {_count(n_m, 'model')} x {_count(n_c, 'condition')} x "
+        f"{_count(n_i, 'item')} ({_count(n_scenarios, 'scenario')} x their micro-values and "
+        f"polarities) = {n_cells:,} cells"
+    )
+    fix = (
+        "load fewer models, conditions or scenarios at a time (filter the table first), "
+        f"or use a machine with more memory{sparse}"
+    )
+    return memory_problem(what, dense_bytes(items.shape, n_rows, sum(longest)), fix)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 def _raise(problems: list[str]):
     raise VatInputError(
         f"{len(problems)} problem(s) in the judgments table (rows counted from 1, header excluded)",
@@ -225,7 +263,8 @@ def load_judgments(
     checked once, and the codes go straight into the dense tensor: 26 million rows load
     in seconds. Ratings are stored as float32 (whole numbers are exact; NaN is missing).
     A column of the wrong type (a list, a struct, a bool or a date for a rating) is a
-    problem that names its type.
+    problem that names its type, and a study whose tensor will not fit in the memory
+    available is told from its shape before the tensor is made.
 
     Args:
         source: DataFrame or path (.csv, .parquet, .jsonl, .json).
@@ -260,8 +299,12 @@ def load_judgments(
     p = _parse_columns(cols, has_micro, (lo, hi), taxonomy, problems, uncoded)
     if uncoded:  # what needs the unreadable columns is not checked
         _raise(problems)
-    rows = dense_rows(p.keys, p.units, p.polarity, p.repeat)
-    if rows.duplicated.any():
+    items = number_items(p.keys, p.units, p.polarity, p.repeat)
+    too_big = _memory_problem(p, items, taxonomy)
+    rows = None if too_big else dense_rows(p.keys, items)
+    if too_big:  # the duplicates are found on the tensor's cells: not checked
+        problems.append(too_big)
+    elif rows.duplicated.any():
         problems.append(
             f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
             f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
