@@ -123,6 +123,16 @@ def test_a_study_too_large_for_memory_exits_2_before_its_tensor(study_csv, tmp_p
     assert "the table has rows for only 17,472 of those cells (8%)" in message
 
 
+def test_scoring_too_large_for_memory_exits_2(study_csv, monkeypatch):
+    answers = iter([2**40, 2**10])  # the loader's question, then the scorer's
+    monkeypatch.setattr(memory, "available_bytes", lambda: next(answers))
+    result = runner.invoke(app, ["vat", str(study_csv)])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert "loading study.csv: done" in message and "error: scoring 1 model" in message
+    assert "1.0 KiB is available; score fewer models or conditions at a time" in message
+
+
 def test_help_everywhere():
     for cmd in ([], ["simulate"], ["vat"], ["demo"]):
         result = invoke(*cmd, "--help")

@@ -1,5 +1,6 @@
-"""A study too large for memory is told by the loader from the tensor's shape, before the
-large arrays are made; the estimate covers the peak that tracemalloc measures."""
+"""A study too large for memory is told before the large arrays are made: by the loader
+from the tensor's shape, and by the scorer from the tensor's; the estimates cover the
+peak that tracemalloc measures."""
 
 import tracemalloc
 
@@ -12,6 +13,7 @@ import vatjax
 from vatjax import VatInputError
 from vatjax.data import judgments as judgments_module
 from vatjax.data import memory
+from vatjax.data import scoring as scoring_module
 
 
 def _sparse(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -70,6 +72,17 @@ def test_it_loads_when_memory_is_enough_or_unknown(small_table, monkeypatch, fre
     xr.testing.assert_identical(vatjax.load_judgments(df), want)
 
 
+def test_scoring_is_told_before_its_float64_arrays(small_table, monkeypatch):
+    judgments = vatjax.load_judgments(_sparse(small_table(), ["model", "condition"]))
+    _free(monkeypatch, 10_000)
+    with pytest.raises(VatInputError) as info:
+        vatjax.shifts(judgments)
+    assert str(info.value).startswith(
+        "scoring 2 models x 2 conditions x 96 items into 128 scores (16 scenarios x 2 values)"
+        " needs 19.5 KiB of memory and 9.8 KiB is available; score fewer models"
+    ), str(info.value)
+
+
 def _measured(func, *args) -> tuple[int, int]:
     """Peak bytes of ``func`` from the moment it asks whether its arrays fit, and the
     bytes it asked for."""
@@ -82,7 +95,8 @@ def _measured(func, *args) -> tuple[int, int]:
 
     func(*args)  # warm
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(judgments_module, "memory_problem", record)
+        for module in (judgments_module, scoring_module):
+            mp.setattr(module, "memory_problem", record)
         tracemalloc.start()
         try:
             func(*args)
@@ -121,6 +135,10 @@ def layouts():
 def test_the_estimates_cover_the_measured_peak(layouts, layout):
     loading, asked = _measured(vatjax.load_judgments, layouts[layout])
     assert loading <= asked <= 1.5 * loading, (loading, asked)
+    judgments = vatjax.load_judgments(layouts[layout])
+    for level in ("value", "micro_value"):
+        scoring, asked = _measured(vatjax.scores, judgments, level)
+        assert scoring <= asked <= 1.5 * scoring, (level, scoring, asked)
 
 
 def test_available_bytes_reads_the_system_or_says_none(monkeypatch):

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from vatjax.data.judgments import check_judgments
+from vatjax.data.memory import memory_problem
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import taxonomy_of
 
@@ -26,6 +27,10 @@ __all__ = ["GroupIndex", "group_mean", "phi", "phi_levels", "scores", "shifts"]
 
 TIE_DECIMALS = 10
 """Shifts are rounded to this many decimals so that equal shifts tie exactly."""
+_SCORE_CELL_BYTES, _SCORE_ITEM_BYTES, _SCORE_OUT_BYTES = 32, 48, 24
+"""Peak bytes of :func:`scores` per rating cell (float64 copies of the ratings and the
+signed scores, masks), per item (its scenario and group indices) and per score (sums,
+counts and means)."""
 
 
 def phi(rating, scale_min: float, scale_max: float):
@@ -99,6 +104,24 @@ def group_mean(values, mask, groups, *, xp=np):
     return mean, count
 
 
+def _check_memory(shape: tuple[int, ...], n_scenarios: int, n_groups: int, level: str) -> None:
+    """Raise before scoring when its float64 arrays will not fit in memory."""
+    n_m, n_c, n_i = shape
+    n_out = n_m * n_c * n_scenarios * n_groups
+    needed = (_SCORE_CELL_BYTES * n_m * n_c + _SCORE_ITEM_BYTES) * n_i + _SCORE_OUT_BYTES * n_out
+    what = (
+        f"scoring {n_m:,} models x {n_c:,} conditions x {n_i:,} items into {n_out:,} "
+        f"scores ({n_scenarios:,} scenarios x {n_groups:,} {level}s)"
+    )
+    fix = (
+        "score fewer models or conditions at a time (judgments.sel(model=[...])), or use "
+        "a machine with more memory"
+    )
+    problem = memory_problem(what, needed, fix)
+    if problem:
+        raise VatInputError(problem)
+
+
 def scores(judgments: xr.Dataset, level: str = "value") -> xr.DataArray:
     """Value scores E[model, condition, scenario, level] (VAT_SPEC section 1).
 
@@ -118,13 +141,14 @@ def scores(judgments: xr.Dataset, level: str = "value") -> xr.DataArray:
         raise VatInputError(f"level must be 'value' or 'micro_value', got {level!r}")
     tax = taxonomy_of(judgments)
     lo, hi = judgments.attrs["scale_min"], judgments.attrs["scale_max"]
-    rating = judgments["rating"].to_numpy().astype(np.float64, copy=False)  # float32 stored
-    signed = judgments["polarity"].to_numpy() * phi(rating, lo, hi)
     order = list(tax.values) if level == "value" else list(tax.micro_values)
     labels = judgments[level].to_numpy()
     present = set(labels)
     groups = [g for g in order if g in present]
     scenarios = pd.unique(judgments["scenario"].to_numpy())
+    _check_memory(judgments["rating"].shape, len(scenarios), len(groups), level)
+    rating = judgments["rating"].to_numpy().astype(np.float64, copy=False)  # float32 stored
+    signed = judgments["polarity"].to_numpy() * phi(rating, lo, hi)
     s_idx = pd.Index(scenarios).get_indexer(judgments["scenario"].to_numpy())
     g_idx = pd.Index(groups).get_indexer(labels)
     cells = GroupIndex(s_idx * len(groups) + g_idx, len(scenarios) * len(groups))
