@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from scipy.special import gammaln
 
 from vatjax.bayes.likelihood import LKJCholesky
 
@@ -127,6 +128,63 @@ def concentration_prior(priors: dict) -> tuple[float, float]:
     return float(np.log(priors["lkj_concentration"])), priors.get("lkj_concentration_log_sd", 0.0)
 
 
+GRID_SDS, GRID_POINTS = 6.0, 481
+
+
+def concentration_grid(priors: dict, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """The prior of eta as a fine grid (trapezoid rule over log eta, +-6 sd, 481 points):
+    the nodes eta_k and log(w_k c(eta_k)), w_k the prior weight and c(eta) the LKJ
+    normaliser (the density of LKJCholesky(eta) at the identity). A fixed eta is one node.
+
+    Example:
+        >>> eta, log_wc = concentration_grid({"lkj_concentration": 400.0,
+        ...                                   "lkj_concentration_log_sd": 1.5}, 10)
+        >>> eta.shape, round(float(np.exp(np.log(eta).mean())))
+        ((481,), 400)
+    """
+    loc, scale = concentration_prior(priors)
+    if scale == 0:
+        log_eta, log_w = np.array([loc]), np.zeros(1)
+    else:
+        log_eta = loc + scale * np.linspace(-GRID_SDS, GRID_SDS, GRID_POINTS)
+        log_w = -0.5 * ((log_eta - loc) / scale) ** 2
+        log_w[[0, -1]] += np.log(0.5)  # trapezoid end points
+        log_w -= np.logaddexp.reduce(log_w)
+    eta = np.exp(log_eta)
+    return eta, log_w + lkj_log_normaliser(eta, n_values)
+
+
+def lkj_log_normaliser(eta: np.ndarray, n_values: int) -> np.ndarray:
+    """log c(eta) of LKJ(eta) on V x V correlation matrices (numpy, float64), as in
+    NumPyro's ``LKJCholesky``: the density of its Cholesky factor at the identity."""
+    p = n_values - 1
+    alpha = eta + 0.5 * p
+    multigamma = p * (p - 1) / 4 * np.log(np.pi) + sum(
+        gammaln(alpha - 0.5 + (1 - j) / 2) for j in range(1, p + 1)
+    )
+    return -(0.5 * p * np.log(np.pi) + multigamma - p * gammaln(alpha))
+
+
+def coupling_log_prior(chol, eta: np.ndarray, log_wc: np.ndarray):
+    """log p(L) of the Cholesky factor of Omega under LKJ(eta) mixed over eta's prior,
+    exactly (up to the grid): J(L) + logsumexp_k[log w_k c(eta_k) + (eta_k - 1) logdet
+    Omega], J the eta-free part of LKJCholesky's density. Integrating eta out this way
+    leaves no funnel between eta and Omega for the sampler to cross."""
+    n_values = chol.shape[-1]
+    diag = jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1))
+    logdet = 2 * jnp.sum(diag, -1)
+    jacobian = jnp.sum(jnp.arange(n_values - 1, -1, -1, dtype=diag.dtype) * diag, -1)
+    per_node = log_wc + (eta - 1) * logdet[..., None]
+    return jacobian + jax.scipy.special.logsumexp(per_node, axis=-1)
+
+
+def concentration_given(chol, eta: np.ndarray, log_wc: np.ndarray):
+    """E[eta | Omega] (the posterior mean of the LKJ concentration given the coupling)."""
+    logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)), -1)
+    per_node = log_wc + (eta - 1) * logdet[..., None]
+    return jnp.sum(jax.nn.softmax(per_node, axis=-1) * eta, -1)
+
+
 def data_scales(stats: PatternStats) -> dict[str, np.ndarray]:
     """Moment estimates and their standard errors per cell, the centre and scale of the
     sampler's coordinates (an exact affine reparameterisation: the posterior is the same,
@@ -160,9 +218,10 @@ def data_scales(stats: PatternStats) -> dict[str, np.ndarray]:
     }  # fmt: skip
 
 
-def _cell_parameters(d: dict, priors: dict, eta, n_values: int):
+def _cell_parameters(d: dict, priors: dict, n_values: int):
     """gamma, tau and the Cholesky factor of Omega of every cell, in unit-scale coordinates
-    centred on the data's moment estimates, with the preset's priors as factors."""
+    centred on the data's moment estimates, with the preset's priors as factors (the LKJ
+    concentration integrated out on a grid, :func:`coupling_log_prior`)."""
     from numpyro.distributions.transforms import CorrCholeskyTransform
 
     flat = dist.ImproperUniform(dist.constraints.real_vector, (), (n_values,))
@@ -175,21 +234,14 @@ def _cell_parameters(d: dict, priors: dict, eta, n_values: int):
     gamma = numpyro.deterministic("shift_mean", d["gamma_loc"] + d["gamma_scale"] * z)
     log_tau = d["log_tau_loc"] + d["log_tau_scale"] * u
     tau = numpyro.deterministic("shift_sd", jnp.exp(log_tau))
-    # the coupling coordinates' scale also sees the LKJ prior's precision (about 2 eta near
-    # Omega = I): with eta learned, a fixed scale leaves a funnel between eta and y, which
-    # NUTS crosses only with tiny steps and deep trees. y is still an exact affine function
-    # of w given eta; log(scale) is its Jacobian. (Shrinking the centre too, by the same
-    # precisions, stalled the chains near Omega = I in the reduced recovery test.)
-    data_prec = d["chol_scale"] ** -2
-    prec = data_prec + 2 * jnp.expand_dims(eta, -1)
-    scale = jax.lax.rsqrt(prec)
-    y = d["chol_loc"] + scale * w
+    y = d["chol_loc"] + d["chol_scale"] * w
     transform = CorrCholeskyTransform()
     chol = numpyro.deterministic("coupling_chol", transform(y))
+    eta, log_wc = concentration_grid(priors, n_values)
+    numpyro.deterministic("lkj_concentration", concentration_given(chol, eta, log_wc))
     prior = dist.Normal(0.0, priors["shift_mean_sd"]).log_prob(gamma).sum(-1)
-    prior += jnp.sum(jnp.log(scale) * jnp.ones_like(w), -1)
     prior += (dist.HalfNormal(priors["shift_sd"]).log_prob(tau) + log_tau).sum(-1)
-    prior += LKJCholesky(n_values, eta).log_prob(chol) + transform.log_abs_det_jacobian(y, chol)
+    prior += coupling_log_prior(chol, eta, log_wc) + transform.log_abs_det_jacobian(y, chol)
     numpyro.factor("prior", prior)
     return gamma, tau, chol
 
@@ -197,19 +249,13 @@ def _cell_parameters(d: dict, priors: dict, eta, n_values: int):
 def marginal_model(d: dict, priors: dict) -> None:
     """NumPyro model of every cell at once (plates model x intervention).
 
-    ``d`` holds the :class:`PatternStats` fields and :func:`data_scales` as jnp arrays. Each
-    cell learns its LKJ concentration eta from its own correlations (log-normal prior
-    favouring large eta, i.e. weak coupling) unless the prior's log sd is 0 (eta fixed).
+    ``d`` holds the :class:`PatternStats` fields and :func:`data_scales` as jnp arrays.
+    Omega ~ LKJ(eta) with log(eta) ~ Normal (favouring large eta, i.e. weak coupling),
+    eta per cell and integrated out (:func:`coupling_log_prior`); scale 0 fixes eta.
     """
     n_models, n_int, _, n_values = d["mean"].shape
-    loc, scale = concentration_prior(priors)
     with numpyro.plate("model", n_models, dim=-2), numpyro.plate("intervention", n_int, dim=-1):
-        if scale > 0:
-            log_eta = numpyro.sample("lkj_log_concentration", dist.Normal(loc, scale))
-            eta = numpyro.deterministic("lkj_concentration", jnp.exp(log_eta))
-        else:
-            eta = jnp.exp(loc)
-        gamma, tau, chol = _cell_parameters(d, priors, eta, n_values)
+        gamma, tau, chol = _cell_parameters(d, priors, n_values)
     cov = coupling_of(chol) * tau[..., :, None] * tau[..., None, :]
     stats = PatternStats(*(d[k] for k in PatternStats._fields))
     numpyro.factor("shifts", jnp.sum(marginal_log_lik(gamma, cov, stats)))
