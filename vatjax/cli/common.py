@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -56,7 +57,7 @@ def friendly_errors[F: Callable](func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (VatInputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
