@@ -23,7 +23,6 @@ import os
 import time
 import warnings
 
-import numpy as np
 from benchlib import machine, peak_rss
 
 from vatjax.bayes.sampling import use_host_devices

@@ -1,12 +1,13 @@
-"""Scaling of the data stages: simulate, write Parquet, load_judgments (Parquet, CSV,
-DataFrame) and shifts, at several samples per cell (4 models x 13 conditions x 56
-micro-values). Each stage runs in a fresh subprocess, so its peak RSS is its own (a load
+"""Scaling of every stage: simulate, write Parquet, load_judgments (Parquet, CSV,
+DataFrame), shifts, vat, bootstrap (1,000 BCa resamples), noise floor (200 permutations)
+and the mvn-marginal fit (4 chains x 1,000 draws), at several samples per cell (4 models x
+13 conditions x 56 micro-values), with the cost of each added sample. Each stage runs in a fresh subprocess, so its peak RSS is its own (a load
 stage's peak includes its source: the DataFrame, or pyarrow's buffers). Times exclude
 imports (and a first small simulation, which compiles) and the untimed set-up of a stage
 (simulating before a write, reading the Parquet file into pandas before a DataFrame load,
 loading before shifts).
 
-    python benchmarks/bench_scale.py                       # 80, 1,000 and 9,002 samples
+    python benchmarks/bench_scale.py                       # 80, 1,000, 9,002, 30,000 samples
     python benchmarks/bench_scale.py --sizes 80 30000      # other sizes
     python benchmarks/bench_scale.py --table2              # the default study vs Table 2
 
@@ -29,7 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ["simulate", "write Parquet", "load Parquet", "load CSV", "load DataFrame", "shifts"]
+STAGES = ["simulate", "write Parquet", "load Parquet", "load CSV", "load DataFrame", "shifts",
+          "vat", "bootstrap", "noise floor", "marginal fit"]  # fmt: skip
+RESAMPLES, PERMUTATIONS = 1000, 200
+"""The resampling stages' sizes (their cost is linear in both; the CLI's 10,000 and 1,000 at
+9,002 samples: RESULTS.md)."""
 
 
 def _peak_gib() -> float:
@@ -58,24 +63,52 @@ def _stage(name: str, n: int, folder: Path) -> float:
         seconds = time.perf_counter() - start
         pcsv.write_csv(pa.Table.from_pandas(table, preserve_index=False), csv)
         return seconds
-    source: object = {"load Parquet": parquet, "load CSV": csv, "shifts": parquet}.get(name)
+    source: object = {"load Parquet": parquet, "load CSV": csv}.get(name, parquet)
     if name == "load DataFrame":
         source = pd.read_parquet(parquet)
     start = time.perf_counter()
     judgments = load(source)
+    if name in ("load Parquet", "load CSV", "load DataFrame"):
+        return time.perf_counter() - start
+    return _analysis_stage(name, judgments, shifts)
+
+
+def _analysis_stage(name: str, judgments, shifts) -> float:
+    """Seconds of one stage after loading: shifts, vat, bootstrap, noise floor (each from
+    the shifts), or the marginal fit (from the judgments: its statistics, then 4 chains x
+    1,000 draws after 1,000 warmup)."""
+    import warnings
+
+    import vatjax
+
+    start = time.perf_counter()
+    if name == "marginal fit":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vatjax.fit(judgments, model="mvn-marginal", progress=False)
+        return time.perf_counter() - start
+    delta = shifts(judgments)
     if name == "shifts":
-        start = time.perf_counter()
-        shifts(judgments)
+        return time.perf_counter() - start
+    start = time.perf_counter()
+    if name == "vat":
+        vatjax.vat(delta)
+    elif name == "bootstrap":
+        vatjax.bootstrap(delta, n_resamples=RESAMPLES, quiet=True)
+    else:
+        vatjax.noise_floor(delta, n_permutations=PERMUTATIONS, quiet=True)
     return time.perf_counter() - start
 
 
 def _run(name: str, n: int, folder: Path) -> tuple[float, float]:
-    """(seconds, peak GiB) of a stage in a fresh interpreter."""
+    """(seconds, peak GiB) of a stage in a fresh interpreter (one JAX device per core)."""
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={os.cpu_count()}"}
     out = subprocess.run(
         [sys.executable, __file__, "--stage", name, "--n", str(n), "--folder", str(folder)],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result["seconds"], result["peak_gib"]
@@ -108,6 +141,14 @@ def scaling(sizes: list[int], stages: list[str], folder: Path) -> None:
     print("|---|" + "---:|" * (2 * len(sizes)))
     for stage, cells in rows.items():
         print(f"| {stage} | {' | '.join(cells)} |")
+    if len(sizes) > 1:  # the marginal cost of a sample: the slope between the two largest sizes
+        (n0, n1), k = sizes[-2:], 2 * len(sizes)
+        print(f"\nCost of one more sample per cell (52 cells), from {n0:,} to {n1:,} samples:\n")
+        print("| stage | ms per added sample | MiB per added sample |\n|---|---:|---:|")
+        for stage, cells in rows.items():
+            t0, g0, t1, g1 = (float(c) for c in cells[k - 4 : k])
+            print(f"| {stage} | {1e3 * (t1 - t0) / (n1 - n0):.3f} | "
+                  f"{1024 * (g1 - g0) / (n1 - n0):.4f} |")  # fmt: skip
 
 
 def table2() -> None:
@@ -145,7 +186,7 @@ def table2() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[80, 1000, 9002])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[80, 1000, 9002, 30000])
     parser.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
     parser.add_argument("--table2", action="store_true")
     parser.add_argument("--stage", help=argparse.SUPPRESS)

@@ -27,11 +27,11 @@ import pandas as pd
 from numpyro.infer import Predictive
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
-from scipy import stats
 
 import vatjax
 from vatjax.bayes import load_preset
 from vatjax.bayes.data import prepare
+from vatjax.bayes.marginal_sbc import uniformity
 from vatjax.bayes.model import build_model, model_arrays
 
 TAXONOMY = vatjax.Taxonomy(
@@ -114,23 +114,6 @@ def run(replicates: int, n_scenarios: int, draws: int, thin: int, seed: int) -> 
     return pd.DataFrame(rows)
 
 
-def uniformity(ranks: pd.DataFrame, bins: int) -> pd.DataFrame:
-    """Chi-square test of the binned ranks and a KS test of the jittered ranks."""
-    n_ranks = int(ranks["L"].iloc[0]) + 1
-    rng = np.random.default_rng(1)
-    out = []
-    for name, _, _ in QUANTITIES:
-        r = ranks[name].to_numpy()
-        counts = np.bincount(r * bins // n_ranks, minlength=bins)
-        chi2 = stats.chisquare(counts)
-        u = (r + rng.uniform(size=r.size)) / n_ranks
-        ks = stats.kstest(u, "uniform")
-        out.append({"quantity": name, "replicates": r.size, "bins": bins,
-                    "counts": " ".join(map(str, counts)), "chi2_p": chi2.pvalue,
-                    "ks_p": ks.pvalue})  # fmt: skip
-    return pd.DataFrame(out)
-
-
 def markdown(table: pd.DataFrame) -> str:
     """A pandas table as a Markdown table (floats to 3 decimals)."""
     cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in table.values]
@@ -152,7 +135,7 @@ def main() -> None:
     ranks = run(args.replicates, args.scenarios, args.draws, args.thin, args.seed)
     if args.out:
         ranks.to_csv(args.out, index=False)
-    table = uniformity(ranks, args.bins)
+    table = uniformity(ranks.drop(columns=["replicate", "seconds", "divergences"]), args.bins)
     print(f"\nSBC of ordinal-lkj: {args.replicates} replicates, 2 chains x {args.draws} draws "
           f"thinned by {args.thin} (L = {int(ranks['L'].iloc[0])}), "
           f"{time.perf_counter() - start:.0f} s, "

@@ -30,7 +30,6 @@ from vatjax.bayes.marginal import (
 from vatjax.bayes.marginal_data import prepare_marginal
 from vatjax.bayes.marginal_sbc import marginal_sbc, uniformity
 from vatjax.bayes.marginal_sim import simulate_shifts
-from vatjax.bayes.sampling import numpyro_promotion
 
 
 def _case(seed=1, n=40, v=4, missing=0.15):
@@ -137,6 +136,7 @@ def test_the_mixture_prior_is_lkj_integrated_over_its_concentration():
     diag = np.log(np.diagonal(chol, axis1=-2, axis2=-1))
     logdet, jac = 2 * diag.sum(-1), (np.arange(4, -1, -1) * diag).sum(-1)
     for k in range(3):
+
         def density(x, k=k):  # LKJ(e^x) at chol[k] times the prior of x = log(eta)
             log_p = lkj_log_normaliser(np.exp(x), 5) + (np.exp(x) - 1) * logdet[k] + jac[k]
             return np.exp(log_p - mine[k]) * norm.pdf(x, np.log(50.0), 1.0)
@@ -154,22 +154,21 @@ def test_each_cell_gets_its_own_sampler():
         numpyro.sample("y", dist.Normal(m, d["sd"]), obs=d["y"])
 
     data = {"y": jnp.array([-30.0, 0.5, 4.0]), "sd": jnp.array([1.0, 0.01, 3.0])}
-    with numpyro_promotion():
-        out = sample_cells(model, data, chains=2, warmup=300, draws=1000, key=jax.random.key(1))
+    out = sample_cells(model, data, chains=2, warmup=300, draws=1000, key=jax.random.key(1))
     draws = out.samples["m"]
     assert draws.shape == (2, 1000, 3) and out.stats["diverging"].shape == (2, 1000, 3)
     prec = 1 / 100 + 1 / np.asarray(data["sd"]) ** 2
     mean, sd = np.asarray(data["y"]) / np.asarray(data["sd"]) ** 2 / prec, prec**-0.5
-    np.testing.assert_allclose(draws.mean((0, 1)), mean, atol=4 * sd / np.sqrt(500))
+    assert np.all(np.abs(draws.mean((0, 1)) - mean) < 4 * sd / np.sqrt(500))  # ESS >= 500
     np.testing.assert_allclose(draws.std((0, 1)), sd, rtol=0.1)
 
 
 def test_sbc_of_the_marginal_model_is_uniform():
     """Reduced SBC (the full one: benchmarks/sbc_marginal.py): 120 replicates drawn from
-    the preset's prior at V = 3, fitted as the cells of one run; every rank histogram passes
+    the preset's prior at V = 4, fitted as the cells of one run; every rank histogram passes
     chi-square and KS at the 0.1% level (a miscalibrated interval fails it: the ranks pile
     up at the ends)."""
-    ranks = marginal_sbc(replicates=120, n_samples=60, n_values=3, draws=300, thin=6, seed=5)
+    ranks = marginal_sbc(replicates=120, n_samples=200, n_values=4, draws=400, thin=8, seed=5)
     table = uniformity(ranks)
     assert len(table) == 4 and (table[["chi2_p", "ks_p"]].to_numpy() > 1e-3).all(), table
     assert int(ranks["divergences"].sum()) <= 5
@@ -178,7 +177,9 @@ def test_sbc_of_the_marginal_model_is_uniform():
 def _recovery(seed, n_scenarios, draws):
     """Fit a paper-shaped study's cells (1 model x 12 interventions); the 90% coverage of
     the noise-free nVAT and how often the posterior mean beats the Spearman figure."""
-    study = vatjax.simulate_study(seed=seed, n_models=1, n_scenarios=n_scenarios)
+    study = vatjax.simulate_study(
+        seed=seed, n_models=1, n_scenarios=n_scenarios, n_truth_draws=50_000
+    )  # the truth's own error: small
     judgments = vatjax.load_judgments(study.table)
     point = vatjax.vat(vatjax.shifts(judgments))["nvat"].values
     preset = load_preset("mvn-marginal")
@@ -195,11 +196,13 @@ def _recovery(seed, n_scenarios, draws):
 
 
 def test_recovery_reduced():
-    """The reduced recovery check on a paper-shaped study (2,000 samples per cell): the
-    full one (48 cells x 9,002, three seeds) is benchmarks/bench_marginal.py."""
-    covered, closer, tree = _recovery(seed=1, n_scenarios=2000, draws=300)
-    assert covered >= 9 / 12 and closer >= 11 / 12
-    assert tree["diagnostics"].attrs["max_rhat"] < 1.02
+    """The reduced recovery check: one model of the paper-shaped study (12 cells x 9,002
+    samples), short chains. The full one (48 cells, three seeds, 4 x 1,000 draws: 88% of
+    the 90% intervals cover, every posterior mean beats the Spearman figure) is
+    benchmarks/bench_marginal.py."""
+    covered, closer, tree = _recovery(seed=1, n_scenarios=9002, draws=300)
+    assert covered >= 10 / 12 and closer >= 11 / 12
+    assert tree["diagnostics"].attrs["max_rhat"] < 1.05  # 2 x 300 draws; 4 x 1,000: <= 1.01
     assert {"posterior", "vat", "prior", "observed_data", "diagnostics"} <= set(tree.children)
 
 

@@ -12,12 +12,12 @@ import numpy as np
 import xarray as xr
 from arviz_base import from_numpyro
 
+from vatjax.bayes.cellwise import sample_cells
 from vatjax.bayes.diagnostics import check
 from vatjax.bayes.marginal import coupling_of, marginal_model, prior_coupling
 from vatjax.bayes.marginal_data import MarginalData, prepare_marginal
 from vatjax.bayes.posterior import batched, vat_dataset, vat_quantities
 from vatjax.bayes.presets import DEFAULT_PRESET, Preset, default_preset, load_preset
-from vatjax.bayes.cellwise import sample_cells
 from vatjax.bayes.sampling import Draws, numpyro_promotion, tree_attrs_common, use_host_devices
 from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
@@ -81,8 +81,10 @@ def _sample_stats(stats: dict, data: MarginalData, depth: int) -> xr.Dataset:
            "energy": stats["energy"], "acceptance_rate": stats["accept_prob"],
            "step_size": stats["step_size"]}  # fmt: skip
     dims = ("chain", "draw", "model", "intervention")
-    return xr.Dataset({k: (dims, np.asarray(v)) for k, v in out.items()},
-                      coords={"model": data.models, "intervention": data.interventions})
+    return xr.Dataset(
+        {k: (dims, np.asarray(v)) for k, v in out.items()},
+        coords={"model": data.models, "intervention": data.interventions},
+    )
 
 
 def _tree(samples, stats, depth, data: MarginalData, vat: dict) -> xr.DataTree:
@@ -109,11 +111,10 @@ def _sample(data: MarginalData, preset: Preset, s: dict, seed: int, progress: bo
                   f"{int(np.prod(lead))} cells)", flush=True)  # fmt: skip
 
     use_host_devices(s["chains"])
-    with numpyro_promotion():
-        out = sample_cells(model, cells, chains=s["chains"], warmup=s["warmup"],
-                           draws=s["draws"], key=jax.random.key(seed),
-                           target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
-                           on_progress=report)  # fmt: skip
+    out = sample_cells(model, cells, chains=s["chains"], warmup=s["warmup"],
+                       draws=s["draws"], key=jax.random.key(seed),
+                       target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
+                       on_progress=report)  # fmt: skip
     samples = {k: v.reshape(*v.shape[:2], *lead, *v.shape[5:]) for k, v in out.samples.items()}
     stats = {k: v.reshape(*v.shape[:2], *lead) for k, v in out.stats.items()}
     return samples, stats

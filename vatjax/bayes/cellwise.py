@@ -32,6 +32,8 @@ import numpy as np
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
+from vatjax.bayes.sampling import numpyro_promotion
+
 __all__ = ["CellDraws", "sample_cells"]
 
 STAT_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
@@ -122,11 +124,17 @@ def sample_cells(
         :class:`CellDraws`: every sample and deterministic site (chain, draw, cell, ...),
         and the statistics (chain, draw, cell).
     """
+    settings = {"target_accept": target_accept, "max_tree_depth": max_tree_depth,
+                "dense_mass": dense_mass}  # fmt: skip
+    with numpyro_promotion():
+        return _sample_cells(model, data, chains, warmup, draws, key, settings, block,
+                             on_progress)  # fmt: skip
+
+
+def _sample_cells(model, data, chains, warmup, draws, key, settings, block, on_progress):
     n_cells = len(jax.tree.leaves(data)[0])
     n_dev = _devices_for(chains)
     block = max(1, min(block, warmup + draws))
-    settings = {"target_accept": target_accept, "max_tree_depth": max_tree_depth,
-                "dense_mass": dense_mass}  # fmt: skip
     init, advance, constrain = _sampler(model, data, warmup, settings, block)
     keys = jax.random.split(key, chains * n_cells).reshape(n_dev, chains // n_dev, n_cells)
     state = _batched(init, n_dev)(keys, data)

@@ -27,7 +27,6 @@ from vatjax.bayes.cellwise import sample_cells
 from vatjax.bayes.marginal import coupling_of, marginal_model, prior_coupling
 from vatjax.bayes.marginal_data import from_shifts
 from vatjax.bayes.presets import load_preset
-from vatjax.bayes.sampling import numpyro_promotion
 from vatjax.core.metrics import vat_from_coupling
 
 __all__ = ["marginal_sbc", "uniformity"]
@@ -77,10 +76,9 @@ def marginal_sbc(
     data = from_shifts(d, noise)
     cells = {k: v.reshape(-1, 1, 1, *v.shape[2:]) for k, v in data.arrays().items()}
     model = functools.partial(marginal_model, priors=p.priors)
-    with numpyro_promotion():
-        out = sample_cells(model, cells, chains=chains, warmup=draws, draws=draws,
-                           key=jax.random.key(seed), target_accept=p.sampler["target_accept"],
-                           max_tree_depth=p.sampler["max_tree_depth"])  # fmt: skip
+    out = sample_cells(model, cells, chains=chains, warmup=draws, draws=draws,
+                       key=jax.random.key(seed), target_accept=p.sampler["target_accept"],
+                       max_tree_depth=p.sampler["max_tree_depth"])  # fmt: skip
     s = out.samples  # (chain, draw, replicate, 1, 1, ...)
     omega = np.asarray(coupling_of(s["coupling_chol"][..., 0, 0, :, :]))
     post = {
