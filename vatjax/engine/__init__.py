@@ -3,7 +3,7 @@
 Example:
     >>> from vatjax.engine import DEFAULT_MAX_MEMORY
     >>> DEFAULT_MAX_MEMORY
-    1073741824
+    2147483648
 """
 
 from vatjax.engine.budget import DEFAULT_MAX_MEMORY as DEFAULT_MAX_MEMORY

@@ -19,7 +19,7 @@ from vatjax.core.metrics import FLOAT_METRICS, stat_size
 
 __all__ = ["CHUNKS_PER_CALL", "DEFAULT_MAX_MEMORY", "Sizing", "size_chunks", "use_groups"]
 
-DEFAULT_MAX_MEMORY = 1 << 30  # bytes: working set of the resampling chunks and replicates
+DEFAULT_MAX_MEMORY = 2 << 30  # bytes: working set of the resampling chunks, plan and replicates
 MAX_CHUNK = 128  # resamples per device and chunk: one rank GEMM reads the plan once
 CHUNKS_PER_CALL = 4  # chunks per device in one compiled call (a loop on the device)
 MAX_GATHER_SLICE = 32  # resamples whose gathered ranks (V N floats each) exist at once
