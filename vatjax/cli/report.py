@@ -161,8 +161,8 @@ _TRUTH_COLUMNS = {
     "covered": "the posterior interval holds nvat_true",
     "post_closer": "the posterior mean is nearer nvat_true than nvat_point is",
     "nvat_point": "the paper's Spearman figure on these samples (vat.nc)",
-    "nvat_observed_true": "the same figure on unlimited samples (rating noise kept), what "
-    "nvat_point estimates",
+    "nvat_observed_true": "the same figure on the simulator's fresh samples (rating noise "
+    "kept), what nvat_point estimates",
     "boot_covered": "the bootstrap interval of nvat_point (boot_lower, boot_upper) holds "
     "nvat_observed_true",
 }
@@ -256,6 +256,12 @@ def _truth(results: dict) -> Section:
     table = truth_table(results)
     note = "; ".join(f"{k}: {v}" for k, v in _TRUTH_COLUMNS.items() if k in table.columns)
     sec.text += [*truth_summary(table), f"Columns: {note}."]
+    if truth.attrs.get("n_truth_draws"):
+        sec.text.append(
+            f"The truth is itself a Monte Carlo figure from {int(truth.attrs['n_truth_draws']):,}"
+            " fresh samples per cell, so it carries sampling error of its own, of the order of "
+            "these intervals at the paper's size: read the coverage counts as rough."
+        )
     sec.tables.append(table)
     layers = [la for la in _TRUTH_LAYERS if set(la["cols"]) <= set(table.columns)]
     if "boot_lower" not in table.columns:  # the point figure alone, no interval
@@ -302,7 +308,7 @@ def _table_html(df: pd.DataFrame) -> str:
 
 def _table_md(df: pd.DataFrame) -> str:
     def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+        return f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|")
 
     head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
     return head + "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in df.values)
