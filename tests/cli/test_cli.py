@@ -93,8 +93,11 @@ def _parquet(df: pd.DataFrame, path, column=None, values=None):
         ("rating", lambda d: pa.array([{"v": 3}] * len(d)), "'rating' has type struct<v: int64>"),
         ("model", lambda d: pa.array([[m] for m in d.model]), "'model' has type list<element:"),
         ("rating", lambda d: pa.array(d.rating > 2), "'rating' has type bool, not a number"),
-        ("rating", lambda d: pa.array(pd.to_datetime(d.rating, unit="D")),
-         "'rating' has type timestamp[ns], not a number"),  # brackets survive the console
+        (
+            "rating",
+            lambda d: pa.array(pd.to_datetime(d.rating, unit="D").astype("datetime64[ns]")),
+            "'rating' has type timestamp[ns], not a number",
+        ),  # brackets survive the console
         ("rating", lambda d: pa.array(["high"] * len(d)), "'rating' is not a number in rows"),
     ],
     ids=["struct", "list", "bool", "timestamp", "text"],

@@ -49,9 +49,9 @@ FIGURES = {
     "Coupling heatmaps",
     "VAT on the circumplex",
     "Posterior shifts",
-    "Diagnostics",
+    "Simulator's truth",
 }
-TABLES = {"VAT table", "Posterior shifts", "Diagnostics", "Provenance"}
+TABLES = {"VAT table", "Posterior shifts", "Diagnostics", "Simulator's truth", "Provenance"}
 
 
 @pytest.mark.slow
@@ -78,6 +78,8 @@ def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
     html_text = (out / "report.html").read_text()
     assert "FDR" in html_text and "nvat_floor" in html_text and "R-hat" in html_text
     assert "NOT met" in html_text  # the short fit's verdict is shown, not hidden
+    assert not page.sections["Diagnostics"]["images"]  # the marginal fit has no rating PPC
+    assert "No posterior predictive check of the ratings" in html_text
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["input_sha256"] == file_sha256(out / "judgments.parquet")
     assert prov["input_sha256"] in html_text and "include_diagonal" in html_text
@@ -91,6 +93,7 @@ def test_report_without_optional_results_says_what_is_missing(tmp_path):
     path = write_report(tmp_path, tmp_path / "r.html")
     text = path.read_text()
     assert "No bootstrap results" in text and "No posterior" in text
+    assert "Simulator&#x27;s truth" not in text and "noise-free truth" not in text  # no truth.nc
     with pytest.raises(vatjax.VatInputError, match=r"no vat\.nc"):
         write_report(tmp_path / "empty", tmp_path / "x.html")
     with pytest.raises(vatjax.VatInputError, match=r"ending in \.html"):

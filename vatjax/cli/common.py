@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 import typer
-from rich.markup import escape
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vatjax.errors import VatInputError

@@ -28,7 +28,16 @@ from vatjax.cli.results import RESULT_FILES
 from vatjax.named import metrics_table
 from vatjax.taxonomy import taxonomy_of
 
-__all__ = ["Section", "circumplex", "diagnostics", "frontier", "heatmaps", "posterior"]
+__all__ = [
+    "Section",
+    "cell_intervals",
+    "circumplex",
+    "diagnostics",
+    "frontier",
+    "heatmaps",
+    "posterior",
+    "prior_sentence",
+]
 
 
 @dataclass
@@ -178,27 +187,56 @@ def circumplex(results: dict) -> Section:
     return sec
 
 
-def posterior(tree: xr.DataTree) -> Section:
-    """Posterior VAT medians and 90% intervals, and the posterior shift of every value."""
-    sec = Section("Posterior shifts")
-    post = tree["posterior"].to_dataset()
-    vat_draws = tree["vat"].to_dataset()
+MAX_CELL_PANELS = 12
+"""Above this many cells the posterior shifts are one heatmap, not a panel per cell."""
+
+
+def _posterior_table(vat_draws: xr.Dataset) -> pd.DataFrame:
+    """Posterior median and 90% interval of gain, nVAT (both scales), centralization."""
+    names = [n for n in ("gain", "nvat", "nvat_spearman", "centralization") if n in vat_draws]
+    q = vat_draws[names].quantile([0.05, 0.5, 0.95], dim=("chain", "draw"))
     rows = []
     for model in vat_draws["model"].values:
         for iv in vat_draws["intervention"].values:
-            cell = vat_draws.sel(model=model, intervention=iv)
+            cell = q.sel(model=model, intervention=iv)
             row = {"model": str(model), "intervention": str(iv)}
-            for name in ("gain", "nvat", "nvat_spearman", "centralization"):
-                q = cell[name].quantile([0.05, 0.5, 0.95], dim=("chain", "draw")).values
-                row |= {name: float(q[1]), f"{name}_5%": float(q[0]), f"{name}_95%": float(q[2])}
+            for name in names:
+                lo, mid, hi = (float(v) for v in cell[name].values)
+                row |= {name: mid, f"{name}_5%": lo, f"{name}_95%": hi}
             rows.append(row)
-    sec.tables.append(pd.DataFrame(rows))
-    sec.text.append(
-        f"Posterior medians and 90% credible intervals ({tree.attrs.get('preset', '?')}, "
-        f"{tree.attrs.get('method', '?')}); nVAT on the latent (Pearson) scale, corrected for "
-        "rating noise, and on the Spearman scale for comparison with the point figures."
+    return pd.DataFrame(rows)
+
+
+def prior_sentence(tree: xr.DataTree) -> str:
+    """The prior-predictive nVAT (5/50/95%) beside the spread of the posterior nVAT.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> post = xr.Dataset({"nvat": (("chain", "draw", "model", "intervention"),
+        ...                             np.full((1, 5, 1, 2), 0.1))})
+        >>> tree = xr.DataTree.from_dict({"vat": post})
+        >>> prior_sentence(tree)[:40]
+        'No prior draws of nVAT in this fit: the '
+    """
+    nvat = tree["vat"]["nvat"]
+    mid = nvat.median(("chain", "draw"))
+    lo, hi = (nvat.quantile(q, ("chain", "draw")) for q in (0.05, 0.95))
+    post = (
+        f"the posterior medians of nVAT run from {float(mid.min()):.3f} to "
+        f"{float(mid.max()):.3f} over the {mid.size} cells, their 90% intervals "
+        f"{float((hi - lo).mean()):.3f} wide on average"
     )
-    shift = post["shift_mean"]
+    if "prior" not in tree.children or "nvat" not in tree["prior"]:
+        return f"No prior draws of nVAT in this fit: the prior cannot be compared; {post}."
+    p5, p50, p95 = np.quantile(tree["prior"]["nvat"].values, [0.05, 0.5, 0.95])
+    return (
+        f"Prior-predictive nVAT (the prior alone, no data): median {p50:.3f}, 90% interval "
+        f"{p5:.3f} to {p95:.3f} ({p95 - p5:.3f} wide); {post}."
+    )
+
+
+def _shift_panels(shift: xr.DataArray, targets: dict, units: str) -> bytes:
+    """One panel per cell: the posterior shift of every value with its 90% interval."""
     cells = [(m, i) for m in shift["model"].values for i in shift["intervention"].values]
     ncol = min(4, len(cells))
     nrow = math.ceil(len(cells) / ncol)
@@ -206,36 +244,70 @@ def posterior(tree: xr.DataTree) -> Section:
         nrow, ncol, figsize=(3.6 * ncol, 3.2 * nrow), squeeze=False, gridspec_kw={"wspace": 0.7}
     )
     values = [str(v) for v in shift["value"].values]
+    q = shift.quantile([0.05, 0.5, 0.95], ("chain", "draw"))
     for ax, (model, iv) in zip(axes.flat, cells, strict=False):
-        q = shift.sel(model=model, intervention=iv).quantile([0.05, 0.5, 0.95], ("chain", "draw"))
-        lo, mid, hi = q.values
-        target = str(vat_draws["target"].sel(intervention=iv).values)
-        colors = ["tab:red" if v == target else "tab:blue" for v in values]
+        lo, mid, hi = q.sel(model=model, intervention=iv).values
+        colors = ["tab:red" if v == targets[str(iv)] else "tab:blue" for v in values]
         y = np.arange(len(values))
         ax.hlines(y, lo, hi, colors=colors)
         ax.scatter(mid, y, c=colors, s=12, zorder=3)
         ax.axvline(0, color="grey", lw=0.5)
         ax.set_yticks(y, values, fontsize=6)
         ax.set_title(f"{model} {iv}", fontsize=7)
-        ax.set_xlabel(f"shift mean ({shift.attrs.get('units', 'latent scale')})", fontsize=7)
+        ax.set_xlabel(f"shift mean ({units})", fontsize=7)
     for ax in axes.flat[len(cells) :]:
         ax.axis("off")
-    sec.figures.append(("Posterior shift per value (90% intervals), target in red", _png(fig)))
+    return _png(fig)
+
+
+def _shift_heatmap(shift: xr.DataArray, targets: dict, units: str) -> bytes:
+    """Cells x values heatmap of the posterior mean shifts, each cell's target boxed."""
+    mean = shift.mean(("chain", "draw")).transpose("model", "intervention", "value")
+    values = [str(v) for v in shift["value"].values]
+    cells = [(str(m), str(i)) for m in mean["model"].values for i in mean["intervention"].values]
+    grid = mean.values.reshape(len(cells), len(values))
+    lim = float(np.nanmax(np.abs(grid))) or 1.0
+    fig = Figure(figsize=(0.5 * len(values) + 3.5, 0.17 * len(cells) + 1.6))
+    ax = fig.subplots()
+    im = ax.imshow(grid, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    rows = np.arange(len(cells))
+    cols = [values.index(targets[iv]) if targets[iv] in values else np.nan for _, iv in cells]
+    ax.scatter(cols, rows, marker="s", s=40, facecolors="none", edgecolors="black", lw=0.8)
+    ax.set_yticks(rows, [f"{m}  {i}" for m, i in cells], fontsize=6)
+    ax.set_xticks(range(len(values)), values, fontsize=7, rotation=60, ha="right")
+    fig.colorbar(im, ax=ax, shrink=0.5, label=f"posterior mean shift ({units})")
+    return _png(fig)
+
+
+def posterior(tree: xr.DataTree) -> Section:
+    """Posterior VAT medians and 90% intervals, the prior-predictive nVAT beside them, and
+    the posterior shift of every value (a panel per cell, or one heatmap above
+    :data:`MAX_CELL_PANELS` cells)."""
+    sec = Section("Posterior shifts")
+    vat_draws = tree["vat"].to_dataset()
+    sec.tables.append(_posterior_table(vat_draws))
+    sec.text.append(
+        f"Posterior medians and 90% credible intervals ({tree.attrs.get('preset', '?')}, "
+        f"{tree.attrs.get('method', '?')}); nVAT on the noise-free (Pearson) scale, corrected "
+        "for rating noise, and on the Spearman scale for comparison with the point figures."
+    )
+    sec.text.append(prior_sentence(tree))
+    shift = tree["posterior"]["shift_mean"]
+    marginal = tree.attrs.get("likelihood") == "mvn-marginal"
+    units = shift.attrs.get("units") or ("phi scale" if marginal else "latent scale")
+    targets = {str(i): str(t) for i, t in zip(vat_draws["intervention"].values,
+                                              vat_draws["target"].values, strict=True)}  # fmt: skip
+    if shift["model"].size * shift["intervention"].size > MAX_CELL_PANELS:
+        caption = "Posterior mean shift of every value per cell (rows), each cell's target boxed"
+        sec.figures.append((caption, _shift_heatmap(shift, targets, units)))
+    else:
+        caption = "Posterior shift per value (90% intervals), target in red"
+        sec.figures.append((caption, _shift_panels(shift, targets, units)))
     return sec
 
 
-def diagnostics(tree: xr.DataTree) -> Section:
-    """The convergence verdict and table, and the posterior predictive check of the ratings."""
-    from vatjax.bayes.diagnostics import diagnostics_table
-
-    sec = Section("Diagnostics")
-    diag = tree["diagnostics"]
-    sec.text.append(
-        f"Divergences: {diag.attrs.get('divergences', 'n/a')}. Criteria: R-hat <= 1.01, bulk "
-        f"and tail ESS >= 400, no divergence. Verdict: "
-        f"{'met' if diag.attrs.get('ok') else 'NOT met: do not trust these intervals yet'}."
-    )
-    sec.tables.append(diagnostics_table(tree))
+def _ppc_figure(tree: xr.DataTree) -> bytes:
+    """Observed share of each rating against the posterior predictive 90% interval."""
     obs = tree["observed_data"]["rating"]
     pred = tree["posterior_predictive"]["rating"]
     lo, hi = int(tree.attrs.get("scale_min", 1)), int(tree.attrs.get("scale_max", 5))
@@ -252,18 +324,73 @@ def diagnostics(tree: xr.DataTree) -> Section:
         draws = draws.reshape(-1, len(levels)) / np.isfinite(p[0, 0]).sum()
         q5, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
         ax.bar(levels, observed, color="lightgrey", label="observed")
-        ax.errorbar(
-            levels,
-            (q5 + q95) / 2,
-            yerr=(q95 - q5) / 2,
-            fmt="o",
-            color="tab:red",
-            ms=3,
-            label="predicted 90%",
-        )
+        style = {"fmt": "o", "color": "tab:red", "ms": 3, "label": "predicted 90%"}
+        ax.errorbar(levels, (q5 + q95) / 2, yerr=(q95 - q5) / 2, **style)
         ax.set_title(cond, fontsize=7)
         ax.set_xlabel("rating")
     axes[0][0].set_ylabel("share of ratings")
     axes[0][0].legend(fontsize=6)
-    sec.figures.append(("Posterior predictive check of the rating distribution", _png(fig)))
+    return _png(fig)
+
+
+def diagnostics(tree: xr.DataTree) -> Section:
+    """The convergence verdict and table, and the posterior predictive check of the ratings
+    (when the fit saved posterior predictive ratings)."""
+    from vatjax.bayes.diagnostics import diagnostics_table
+
+    sec = Section("Diagnostics")
+    diag = tree["diagnostics"]
+    sec.text.append(
+        f"Divergences: {diag.attrs.get('divergences', 'n/a')}. Criteria: R-hat <= 1.01, bulk "
+        f"and tail ESS >= 400, no divergence. Verdict: "
+        f"{'met' if diag.attrs.get('ok') else 'NOT met: do not trust these intervals yet'}."
+    )
+    sec.tables.append(diagnostics_table(tree))
+    if "posterior_predictive" in tree.children and "rating" in tree["posterior_predictive"]:
+        caption = "Posterior predictive check of the rating distribution"
+        sec.figures.append((caption, _ppc_figure(tree)))
+    else:
+        sec.text.append(
+            f"No posterior predictive check of the ratings: this fit "
+            f"({tree.attrs.get('preset', '?')}) saved no predicted ratings (the marginal model "
+            "reads each cell's summary statistics, not the single ratings)."
+        )
     return sec
+
+
+def cell_intervals(df: pd.DataFrame, layers: list[dict], *, xlabel: str, band=None) -> bytes:
+    """Per cell, intervals and dots on one axis: a panel per model, a row per intervention.
+
+    Args:
+        df: one row per cell, columns ``model``, ``intervention`` and those the layers name.
+        layers: each ``{"cols": [low, mid, high] or [point], "dy": row offset, "label": ...,
+            **plot style}``.
+        xlabel: the axis label.
+        band: optional (low, high) shaded in every panel (e.g. the prior's 90% interval).
+    """
+    models = list(dict.fromkeys(df["model"]))
+    ivs = list(dict.fromkeys(df["intervention"]))
+    fig, axes = _subplots(
+        1, len(models), figsize=(2.8 * len(models) + 2, 0.3 * len(ivs) + 1.4), squeeze=False,
+        sharey=True, sharex=True,
+    )  # fmt: skip
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = df[df["model"] == model]
+        y = rows["intervention"].map({iv: k for k, iv in enumerate(ivs)}).to_numpy(float)
+        if band is not None:
+            ax.axvspan(*band, color="0.9", label="prior 90%")
+        for layer in layers:
+            style = {k: v for k, v in layer.items() if k not in ("cols", "dy")}
+            yk = y + layer.get("dy", 0.0)
+            cols = layer["cols"]
+            if len(cols) == 3:
+                ax.hlines(yk, rows[cols[0]], rows[cols[2]], color=style.get("color"), lw=1.5)
+            ax.plot(rows[cols[len(cols) // 2]], yk, ls="none", ms=4, **style)
+        ax.set_title(model, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[0][0].set_yticks(range(len(ivs)), ivs, fontsize=6)
+    axes[0][0].set_ylim(len(ivs) - 0.5, -0.5)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=7)
+    return _png(fig)

@@ -3,7 +3,8 @@
 A report is built from saved results in one folder, under the names of
 :data:`vatjax.cli.results.RESULT_FILES` (what ``vatjax demo`` writes): ``vat.nc``
 (required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc`` and ``provenance.json``
-(each optional; a missing one is said so in its section). The figures are drawn by
+(each optional; a missing one is said so in its section), and ``truth.nc`` (the
+simulator's; its section appears only when it is there). The figures are drawn by
 :mod:`vatjax.cli.figures`.
 
 Example:
@@ -22,17 +23,35 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
-from vatjax.cli.figures import Section, circumplex, diagnostics, frontier, heatmaps, posterior
+from vatjax.cli.figures import (
+    Section,
+    cell_intervals,
+    circumplex,
+    diagnostics,
+    frontier,
+    heatmaps,
+    posterior,
+)
 from vatjax.cli.results import RESULT_FILES, read_results
 from vatjax.data import atomic_path
 from vatjax.errors import VatInputError
 from vatjax.named import metrics_table
 
-__all__ = ["SECTIONS", "build_sections", "render", "write_report"]
+__all__ = [
+    "SECTIONS",
+    "build_sections",
+    "floor_sentence",
+    "render",
+    "truth_summary",
+    "truth_table",
+    "with_above_floor",
+    "write_report",
+]
 
 SECTIONS = (
     "VAT table",
@@ -41,8 +60,10 @@ SECTIONS = (
     "VAT on the circumplex",
     "Posterior shifts",
     "Diagnostics",
+    "Simulator's truth",
     "Provenance",
 )
+"""Every section title, in order; "Simulator's truth" appears only with a truth.nc."""
 
 _NOTES = {
     "bootstrap": (
@@ -74,15 +95,184 @@ def _note(results: dict, name: str) -> str:
     return present.format_map(_Attrs({"floor_level": 0.95} | dict(saved.attrs)))
 
 
+def with_above_floor(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``above_floor`` (nvat > nvat_floor) to a VAT table that has a noise floor.
+
+    Example:
+        >>> t = pd.DataFrame({"nvat": [0.2, 0.05], "nvat_floor": [0.1, 0.1]})
+        >>> with_above_floor(t)["above_floor"].tolist()
+        [True, False]
+    """
+    if "nvat_floor" not in table.columns:
+        return table
+    return table.assign(above_floor=table["nvat"] > table["nvat_floor"])
+
+
+def floor_sentence(table: pd.DataFrame) -> str:
+    """Which cells' nVAT stands above the noise floor: the count, the fewer side by name.
+
+    Example:
+        >>> t = pd.DataFrame({"model": ["m", "m"], "intervention": ["a", "b"],
+        ...     "nvat": [0.2, 0.05], "nvat_floor": [0.1, 0.1], "nvat_p": [0.001, 0.4]})
+        >>> for part in floor_sentence(t).split(": ", 1):
+        ...     print(part)
+        nVAT stands above the noise floor (nvat > nvat_floor) in 1 of 2 cells
+        m a (nVAT 0.200, floor 0.100, p 0.001); not above it in the other 1.
+    """
+    above = table["nvat"] > table["nvat_floor"]
+    n, k = len(table), int(above.sum())
+    head = f"nVAT stands above the noise floor (nvat > nvat_floor) in {k} of {n} cells"
+
+    def named(rows: pd.DataFrame) -> str:
+        return "; ".join(
+            f"{r.model} {r.intervention} (nVAT {r.nvat:.3f}, floor {r.nvat_floor:.3f}, "
+            f"p {r.nvat_p:.3f})"
+            for r in rows.itertuples()
+        )
+
+    if k == n:
+        return f"{head}: all of them (the largest p is {table['nvat_p'].max():.3f})."
+    if k == 0:
+        return f"{head}: none of them (the smallest p is {table['nvat_p'].min():.3f})."
+    if k <= n - k:
+        return f"{head}: {named(table[above])}; not above it in the other {n - k}."
+    return f"{head}; the {n - k} not above it: {named(table[~above])}."
+
+
 def _vat_table(results: dict) -> Section:
     from vatjax.named import uncertainty_table
 
     sec = Section("VAT table")
     table = metrics_table(results["vat"]).drop(columns=["gain_raw", "gain_below_eps"])
-    sec.tables.append(
-        uncertainty_table(table, results.get("bootstrap"), results.get("noise_floor"))
-    )
+    table = uncertainty_table(table, results.get("bootstrap"), results.get("noise_floor"))
+    sec.tables.append(with_above_floor(table))
     sec.text += [_note(results, "bootstrap"), _note(results, "noise_floor")]
+    if "nvat_floor" in table.columns:
+        sec.text.append(floor_sentence(table) + " The above_floor column marks every cell.")
+    return sec
+
+
+_KEY = ["model", "intervention"]
+
+_TRUTH_COLUMNS = {
+    "nvat_true": "the simulator's noise-free nVAT (Pearson coupling of the expected "
+    "value-score shifts, rating noise removed), what the Bayesian model estimates",
+    "post_mean": "posterior mean of nVAT (post_5%, post_95%: its 90% interval)",
+    "covered": "the posterior interval holds nvat_true",
+    "post_closer": "the posterior mean is nearer nvat_true than nvat_point is",
+    "nvat_point": "the paper's Spearman figure on these samples (vat.nc)",
+    "nvat_observed_true": "the same figure on the simulator's fresh samples (rating noise "
+    "kept), what nvat_point estimates",
+    "boot_covered": "the bootstrap interval of nvat_point (boot_lower, boot_upper) holds "
+    "nvat_observed_true",
+}
+"""What each column of the truth table means (the note lists those present)."""
+
+
+def truth_table(results: dict) -> pd.DataFrame:
+    """Per cell: the simulator's truth beside the posterior nVAT and the point figure."""
+    truth, post, boot = results["truth"], results.get("posterior"), results.get("bootstrap")
+    out = metrics_table(results["vat"])[[*_KEY, "nvat"]].rename(columns={"nvat": "nvat_point"})
+    cols = {"nvat_true": truth["nvat_noise_free"], "nvat_observed_true": truth["nvat_observed"]}
+    if post is not None:
+        draws = post["vat"]["nvat"]
+        cols |= {
+            "post_mean": draws.mean(("chain", "draw")),
+            "post_5%": draws.quantile(0.05, ("chain", "draw")),
+            "post_95%": draws.quantile(0.95, ("chain", "draw")),
+        }
+    if boot is not None:
+        cols |= {f"boot_{s}": boot["nvat"].sel(stat=s) for s in ("lower", "upper")}
+    for name, da in cols.items():
+        series = da.reset_coords(drop=True).to_series().rename(name).reset_index()
+        out = out.merge(series[[*_KEY, name]], on=_KEY, how="left")
+    if post is not None:
+        out["covered"] = (out["post_5%"] <= out["nvat_true"]) & (
+            out["nvat_true"] <= out["post_95%"]
+        )
+        gap_post = (out["post_mean"] - out["nvat_true"]).abs()
+        out["post_closer"] = gap_post < (out["nvat_point"] - out["nvat_true"]).abs()
+    if boot is not None:
+        obs = out["nvat_observed_true"]
+        out["boot_covered"] = (out["boot_lower"] <= obs) & (obs <= out["boot_upper"])
+    order = ["nvat_true", "post_mean", "post_5%", "post_95%", "covered", "post_closer"]
+    order += ["nvat_point", "nvat_observed_true", "boot_lower", "boot_upper", "boot_covered"]
+    return out[_KEY + [c for c in order if c in out.columns]]
+
+
+def truth_summary(table: pd.DataFrame) -> list[str]:
+    """The one-line verdicts of :func:`truth_table`: coverage and which figure is closer."""
+    lines = []
+    if "post_mean" in table.columns:
+        fit = table[table["post_mean"].notna()]
+        err_post = (fit["post_mean"] - fit["nvat_true"]).abs().mean()
+        err_point = (fit["nvat_point"] - fit["nvat_true"]).abs().mean()
+        lines.append(
+            f"The posterior 90% interval of nVAT covers the noise-free truth in "
+            f"{int(fit['covered'].sum())} of {len(fit)} cells; the posterior mean is closer to "
+            f"it than the Spearman point figure in {int(fit['post_closer'].sum())} of "
+            f"{len(fit)} (mean absolute error {err_post:.3f} against {err_point:.3f})."
+        )
+    else:
+        lines.append(
+            f"No posterior ({RESULT_FILES['posterior']}): the noise-free truth is shown beside "
+            "the point figures only."
+        )
+    diff = table["nvat_point"] - table["nvat_observed_true"]
+    line = (
+        f"The Spearman point figure estimates the observed-scale truth instead: mean absolute "
+        f"error {diff.abs().mean():.3f}, mean difference {diff.mean():+.3f}"
+    )
+    if "boot_covered" in table.columns:
+        has = table[["boot_lower", "boot_upper"]].notna().all(axis=1)
+        line += (
+            f"; its bootstrap interval covers that truth in "
+            f"{int(table['boot_covered'][has].sum())} of {int(has.sum())} cells"
+        )
+        if not has.all():
+            line += f" (the other {int((~has).sum())} have no interval)"
+    return [*lines, line + "."]
+
+
+_TRUTH_LAYERS = [
+    {"cols": ["post_5%", "post_mean", "post_95%"], "dy": -0.17, "color": "tab:blue",
+     "marker": "o", "label": "posterior mean, 90% interval"},
+    {"cols": ["nvat_true"], "dy": -0.17, "color": "black", "marker": "x",
+     "label": "noise-free truth"},
+    {"cols": ["boot_lower", "nvat_point", "boot_upper"], "dy": 0.17, "color": "tab:orange",
+     "marker": "s", "label": "Spearman point figure, bootstrap interval"},
+    {"cols": ["nvat_observed_true"], "dy": 0.17, "color": "tab:brown", "marker": "+",
+     "label": "observed-scale truth"},
+]  # fmt: skip
+
+
+def _truth(results: dict) -> Section:
+    sec = Section("Simulator's truth")
+    res, truth = results["vat"], results["truth"]
+    diag = bool(res.attrs.get("include_diagonal", 0))
+    if res.attrs.get("level", "value") != "value" or diag != bool(truth.attrs["include_diagonal"]):
+        sec.text.append("The truth is at value level, diagonal excluded; vat.nc is not: no match.")
+        return sec
+    table = truth_table(results)
+    note = "; ".join(f"{k}: {v}" for k, v in _TRUTH_COLUMNS.items() if k in table.columns)
+    sec.text += [*truth_summary(table), f"Columns: {note}."]
+    if truth.attrs.get("n_truth_draws"):
+        sec.text.append(
+            f"The truth is itself a Monte Carlo figure from {int(truth.attrs['n_truth_draws']):,}"
+            " fresh samples per cell, so it carries sampling error of its own, of the order of "
+            "these intervals at the paper's size: read the coverage counts as rough."
+        )
+    sec.tables.append(table)
+    layers = [la for la in _TRUTH_LAYERS if set(la["cols"]) <= set(table.columns)]
+    if "boot_lower" not in table.columns:  # the point figure alone, no interval
+        layers.append({**_TRUTH_LAYERS[2], "cols": ["nvat_point"], "label": "Spearman point"})
+    post = results.get("posterior")
+    band = None
+    if post is not None and "prior" in post.children and "nvat" in post["prior"]:
+        band = tuple(float(q) for q in post["prior"]["nvat"].quantile([0.05, 0.95]).values)
+    png = cell_intervals(table, layers, xlabel="nVAT", band=band)
+    caption = "nVAT per cell: the truth, the posterior and the point figure"
+    sec.figures.append((caption + (" (grey: the prior's 90% interval)" if band else ""), png))
     return sec
 
 
@@ -118,7 +308,7 @@ def _table_html(df: pd.DataFrame) -> str:
 
 def _table_md(df: pd.DataFrame) -> str:
     def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+        return f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|")
 
     head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
     return head + "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in df.values)
@@ -144,7 +334,7 @@ def render(sections: list[Section], title: str, asset_dir: Path) -> tuple[str, s
     ]
     parts_md = [f"# {title}\n"]
     for k, sec in enumerate(sections):
-        anchor = sec.title.lower().replace(" ", "-")
+        anchor = re.sub(r"[^a-z0-9]+", "-", sec.title.lower()).strip("-")
         parts_html.append(f"<section id='{anchor}'><h2>{html.escape(sec.title)}</h2>")
         parts_md.append(f"\n## {sec.title}\n")
         for t in sec.text:
@@ -170,7 +360,8 @@ def render(sections: list[Section], title: str, asset_dir: Path) -> tuple[str, s
 
 
 def build_sections(results: dict) -> list[Section]:
-    """Every section of the report, in the order of :data:`SECTIONS`."""
+    """Every section of the report, in the order of :data:`SECTIONS` (the truth's only
+    with a truth.nc)."""
     post = results.get("posterior")
     return [
         _vat_table(results),
@@ -179,6 +370,7 @@ def build_sections(results: dict) -> list[Section]:
         circumplex(results),
         _missing(SECTIONS[4]) if post is None else posterior(post),
         _missing(SECTIONS[5]) if post is None else diagnostics(post),
+        *([_truth(results)] if results.get("truth") is not None else []),
         _provenance(results),
     ]
 

@@ -7,7 +7,7 @@ Example:
     >>> RESULT_FILES["vat"], RESULT_FILES["provenance"]
     ('vat.nc', 'provenance.json')
     >>> SAVED_RESULTS
-    ('vat', 'bootstrap', 'noise_floor', 'posterior')
+    ('vat', 'bootstrap', 'noise_floor', 'posterior', 'truth')
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ RESULT_FILES = {
 }
 """Result name -> file name in a results folder."""
 
-SAVED_RESULTS = ("vat", "bootstrap", "noise_floor", "posterior")
-"""The saved (netCDF) results a report reads; ``vat`` is required, the others optional."""
+SAVED_RESULTS = ("vat", "bootstrap", "noise_floor", "posterior", "truth")
+"""The saved (netCDF) results a report reads; ``vat`` is required, the others optional
+(``truth`` is the simulator's ground truth, which ``vatjax demo`` writes)."""
 
 
 def read_results(folder: str | os.PathLike) -> dict:
