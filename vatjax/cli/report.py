@@ -26,6 +26,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vatjax.cli.figures import (
@@ -257,10 +258,12 @@ def _truth(results: dict) -> Section:
     note = "; ".join(f"{k}: {v}" for k, v in _TRUTH_COLUMNS.items() if k in table.columns)
     sec.text += [*truth_summary(table), f"Columns: {note}."]
     if truth.attrs.get("n_truth_draws"):
+        n_truth = int(truth.attrs["n_truth_draws"])
+        ratio = np.sqrt(float(res["n_samples"].max()) / n_truth)
         sec.text.append(
-            f"The truth is itself a Monte Carlo figure from {int(truth.attrs['n_truth_draws']):,}"
-            " fresh samples per cell, so it carries sampling error of its own, of the order of "
-            "these intervals at the paper's size: read the coverage counts as rough."
+            f"The truth is itself a Monte Carlo figure from {n_truth:,} fresh samples per cell:"
+            f" its own sd is about {ratio:.2f} times the sd of an estimate from the study's "
+            "samples" + (", so read the coverage counts as rough." if ratio > 0.5 else ".")
         )
     sec.tables.append(table)
     layers = [la for la in _TRUTH_LAYERS if set(la["cols"]) <= set(table.columns)]
