@@ -25,11 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from numpyro.infer import Predictive
-from numpyro.infer.hmc import hmc
-from numpyro.infer.util import initialize_model
 
 import vatjax
 from vatjax.bayes import load_preset
+from vatjax.bayes.cellwise import chain_functions
 from vatjax.bayes.data import prepare
 from vatjax.bayes.marginal_sbc import uniformity
 from vatjax.bayes.model import build_model, model_arrays
@@ -61,31 +60,19 @@ def setup(n_scenarios: int):
 def make_sampler(model, d, draws: int):
     """One jitted NUTS run (2 chains, vmapped) from ratings to constrained draws: compiled
     once, reused by every replicate (numpyro's MCMC re-initialises, and so recompiles, per
-    dataset)."""
-    info = initialize_model(jax.random.key(0), model, model_args=(d,), dynamic_args=True)
-    init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
-    template = info.param_info.z
+    dataset). The chain is :func:`vatjax.bayes.cellwise.chain_functions`'s."""
+    settings = {"target_accept": 0.9, "max_tree_depth": 10, "dense_mass": False}
+    one = {k: jnp.asarray(v)[None] for k, v in d.items()}
+    init, advance, constrain = chain_functions(model, one, draws, settings, draws)
 
     def chain(key, args):
-        k_init, k_run = jax.random.split(key)
-        leaves, tree = jax.tree.flatten(template)
-        keys = jax.random.split(k_init, len(leaves))
-        z0 = jax.tree.unflatten(tree, [jax.random.uniform(k, x.shape, x.dtype, -1.0, 1.0)
-                                       for k, x in zip(keys, leaves, strict=True)])  # fmt: skip
-        state = init_kernel(z0, draws, target_accept_prob=0.9, model_args=args, rng_key=k_run)
-
-        def step(state, _):
-            state = sample_kernel(state, model_args=args)
-            return state, (state.z, state.diverging)
-
-        state, _ = jax.lax.scan(step, state, None, length=draws)  # warmup
-        _, (zs, diverging) = jax.lax.scan(step, state, None, length=draws)
-        constrained = jax.vmap(info.postprocess_fn(*args))(zs)
-        return constrained, diverging
+        state, _ = advance(init(key, args), args)  # warmup
+        _, (zs, stats) = advance(state, args)
+        return jax.vmap(constrain, in_axes=(0, None))(zs, args), stats["diverging"]
 
     @jax.jit
     def run(key, rating):
-        args = ({**d, "rating": rating},)
+        args = {**d, "rating": rating}
         return jax.vmap(chain, in_axes=(0, None))(jax.random.split(key, 2), args)
 
     return run

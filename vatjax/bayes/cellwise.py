@@ -34,7 +34,7 @@ from numpyro.infer.util import initialize_model
 
 from vatjax.bayes.sampling import numpyro_promotion
 
-__all__ = ["CellDraws", "sample_cells"]
+__all__ = ["CellDraws", "chain_functions", "sample_cells"]
 
 STAT_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
                "step_size")  # fmt: skip
@@ -52,8 +52,16 @@ def _one_cell(data: dict) -> dict:
     return jax.tree.map(lambda x: x[0], data)
 
 
-def _sampler(model, data: dict, warmup: int, settings: dict, block: int) -> tuple:
-    """(init, advance, constrain): pure functions of one chain of one cell."""
+def chain_functions(model, data: dict, warmup: int, settings: dict, block: int) -> tuple:
+    """(init, advance, constrain): pure functions of one chain of one cell, to vmap.
+
+    ``init(key, d)`` starts a chain at uniform(-1, 1) coordinates, ``advance(state, d)``
+    runs ``block`` NUTS iterations (warmup adapts while the state's count is below
+    ``warmup``) and returns the new state with the coordinates and statistics of each,
+    ``constrain(z, d)`` maps coordinates to every site. ``data`` has a leading cell axis
+    (its first cell fixes the shapes); ``settings`` holds target_accept, max_tree_depth
+    and dense_mass.
+    """
     info = initialize_model(jax.random.key(0), model, model_args=(_one_cell(data),),
                             dynamic_args=True)  # fmt: skip
     init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
@@ -135,7 +143,7 @@ def _sample_cells(model, data, chains, warmup, draws, key, settings, block, on_p
     n_cells = len(jax.tree.leaves(data)[0])
     n_dev = _devices_for(chains)
     block = max(1, min(block, warmup + draws))
-    init, advance, constrain = _sampler(model, data, warmup, settings, block)
+    init, advance, constrain = chain_functions(model, data, warmup, settings, block)
     keys = jax.random.split(key, chains * n_cells).reshape(n_dev, chains // n_dev, n_cells)
     state = _batched(init, n_dev)(keys, data)
     run_block = _batched(advance, n_dev)
