@@ -119,9 +119,17 @@ def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
     n_chains = ds.sizes["chain"]
     constant = constant_entries(ds)
     kinds = ["rhat", "ess_bulk", "ess_tail"] if n_chains > 1 else ["ess_bulk", "ess_tail"]
+    # rank-normalised R-hat and ESS do not change under a strictly increasing map, and the
+    # Spearman-scale coupling is one of the Pearson coupling, (6/pi) asin(r/2): computed once
+    twins = (
+        {"coupling_spearman": "coupling"} if {"coupling", "coupling_spearman"} <= set(ds) else {}
+    )
     stats = xr.concat(
-        [convergence_stats(ds, k).where(~constant) for k in kinds], dim="diagnostic", join="outer"
+        [convergence_stats(ds.drop_vars(list(twins)), k) for k in kinds],
+        dim="diagnostic",
+        join="outer",
     ).assign_coords(diagnostic=kinds)
+    stats = stats.assign({twin: stats[of] for twin, of in twins.items()}).where(~constant)
     method = str(tree.attrs.get("method", "nuts"))
     divergences = 0
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"]:
