@@ -1,11 +1,11 @@
 """Resampling intervals and standard errors of every VAT metric (VAT_SPEC section 4):
 validate, run the engine block by block, wrap the intervals in the schema.
 
-BCa corrects the bias of nVAT and VAT (squared correlations are biased upward); where that
-bias is large against the spread (coupling at the noise floor) BCa can exclude the
-estimate and get narrow, and where the estimate lies outside every replicate its bias
-correction is infinite and the interval NaN: read such intervals with
-:func:`vatjax.noise_floor`, or use percentile.
+The tax (nVAT, VAT(u)) is a norm of correlations, so sampling noise inflates it and its
+replicates: percentile and BCa intervals of it miss the observed-scale figure (the one on
+infinitely many samples). Its interval is the unified interval of the debiased square
+(:mod:`vatjax.core.tax_intervals`), given with the debiased estimate ``nvat_debiased``;
+the other metrics get the interval asked for.
 
 Example:
     >>> import vatjax
@@ -33,6 +33,7 @@ from vatjax.engine import DEFAULT_MAX_MEMORY, Cells, evaluate, prepare
 from vatjax.errors import VatInputError
 from vatjax.named.progress import progress_bar
 from vatjax.named.schema import conventions, metrics_dataset
+from vatjax.named.tax_intervals import TAX_INTERVAL, debiased_block, interval_notes
 from vatjax.named.validate import ShiftCells, check_resampling, shift_cells
 
 __all__ = ["bootstrap"]
@@ -62,6 +63,8 @@ class _Replicates(NamedTuple):
     kept: np.ndarray | None
     grouped: list[bool]
     n_groups: int
+    debiased: np.ndarray  # (stat, cell, 2 + V): nvat, vat(u), centralization debiased
+    complete: np.ndarray  # (cell,) resamples with every coupling entry defined
 
 
 def bootstrap(
@@ -93,7 +96,9 @@ def bootstrap(
             full-sample scale, and ``replicate_sd`` keeps the raw spread, the paper's
             std(nVAT)) or ``bayesian`` (Dirichlet(1) weights).
         interval: ``bca`` (bias-corrected and accelerated, jackknife acceleration) or
-            ``percentile`` (see the module docstring on BCa at the noise floor).
+            ``percentile``, for every metric but the tax: nVAT and VAT(u) (raw and
+            debiased) always get the unified interval of the debiased square
+            (:mod:`vatjax.core.tax_intervals`), which covers the observed-scale tax.
         level: confidence level in (0, 1).
         seed: seed of the JAX PRNG key; resample b uses ``fold_in(key, b)``.
         keep_replicates: also return every replicate along a ``resample`` dim.
@@ -113,8 +118,11 @@ def bootstrap(
 
     Returns:
         The metrics Dataset of :func:`vatjax.vat` with a ``stat`` dim (estimate, lower,
-        upper, se, replicate_sd) on every float metric, ``<metric>_nan_fraction``, and
-        with ``keep_replicates`` the ``<metric>_replicates`` along ``resample``.
+        upper, se, replicate_sd) on every float metric, ``<metric>_nan_fraction``,
+        ``interval_note`` (why a cell's tax interval is missing, '' where it exists), and
+        with ``keep_replicates`` the ``<metric>_replicates`` along ``resample``. The
+        debiased tax has the raw figure's se and replicate_sd; centralization_debiased
+        a percentile interval of replicates debiased for their own noise as well.
 
     Example:
         >>> import vatjax
@@ -184,6 +192,8 @@ def _run_blocks(cells: Cells, opts: _Options, jackknife, keep: bool, quiet: bool
         np.zeros((opts.n_resamples, n_cells, s_count), np.float32) if keep else None,
         [],
         n_groups if use_jack else 0,
+        np.full((len(STATS), n_cells, 2 + n_values), np.nan),
+        np.zeros(n_cells, np.int64),
     )
     starts = range(0, n_cells, block)
     bar, advance = progress_bar(
@@ -208,12 +218,14 @@ def _run_blocks(cells: Cells, opts: _Options, jackknife, keep: bool, quiet: bool
             )
             out.grouped.append(engine.grouped)
             part = slice(start, min(start + block, n_cells))
-            _one_block(engine, out, part, groups[part], scale[part], opts, advance)
+            _one_block(engine, out, part, groups[part], scale[part], opts, advance,
+                       cells.x[part])  # fmt: skip
     return out
 
 
-def _one_block(engine, out: _Replicates, part: slice, groups, scale, opts: _Options, advance):
-    """The estimate, jackknife, resamples and intervals of the cells ``part``."""
+def _one_block(engine, out: _Replicates, part: slice, groups, scale, opts: _Options, advance,
+               x):  # fmt: skip
+    """The estimate, jackknife, resamples and intervals of the cells ``part`` (shifts x)."""
     real = part.stop - part.start
     est = evaluate(engine, "jackknife", np.array([-1]), eps=opts.eps, on_progress=advance)
     out.est[part] = est[0, :real]
@@ -241,7 +253,13 @@ def _one_block(engine, out: _Replicates, part: slice, groups, scale, opts: _Opti
         scale=np.repeat(scale, s_count),
         max_nan_fraction=opts.max_nan_fraction,
     )
-    out.table[:, part] = table.reshape(len(STATS), real, s_count)
+    table = table.reshape(len(STATS), real, s_count)
+    out.debiased[:, part], out.complete[part] = debiased_block(
+        out.est[part], reps, table, x, scale, level=opts.level, scheme=opts.scheme,
+        include_diagonal=opts.include_diagonal, fraction=opts.fraction,
+        max_nan_fraction=opts.max_nan_fraction,
+    )
+    out.table[:, part] = table
     out.nan_fraction[part] = nanf.reshape(real, s_count)
 
 
@@ -270,6 +288,20 @@ def _dataset(sc: ShiftCells, reps: _Replicates, opts: _Options, shifts) -> xr.Da
         ds[f"{name}_nan_fraction"] = nan_ds[name].assign_attrs(
             long_name=f"fraction of the replicates of {name} that are NaN (dropped)", units="1"
         )
+    n_values = sc.cells.x.shape[-1]
+    deb = {
+        "nvat_debiased": reps.debiased[:, :, 0],
+        "vat_debiased": reps.debiased[:, :, 1 : 1 + n_values],
+        "centralization_debiased": reps.debiased[:, :, -1],
+    }
+    deb_ds = metrics_dataset({k: sc.unflatten(v, 1) for k, v in deb.items()}, sc.layout, ("stat",))
+    ds = ds.assign(deb_ds.assign_coords(stat=list(STATS)).data_vars)
+    diag = np.diagonal(unpack(reps.est, n_values)["coupling"], axis1=-2, axis2=-1)
+    notes = interval_notes(sc.cells.present.sum(-1), diag, reps.complete, opts.n_resamples,
+                           sc.layout[sc.layout.dims[-1]].values, opts.max_nan_fraction)  # fmt: skip
+    ds["interval_note"] = point["n_samples"].copy(data=sc.unflatten(notes)).assign_attrs(
+        long_name="why the tax interval of a cell is missing ('' where it exists)", units=""
+    )
     if reps.kept is not None:
         rep = metrics_dataset(metric_fields(sc, reps.kept, 1), sc.layout, ("resample",))
         for name in FLOAT_METRICS:
@@ -291,6 +323,10 @@ def _attrs(opts: _Options, reps: _Replicates, shifts) -> dict:
         "resampling": "scenarios (a cluster bootstrap: one weight per scenario for all values)",
         "scheme": opts.scheme,
         "interval": opts.interval,
+        "tax_interval": TAX_INTERVAL,
+        "tax_quantity": "observed-scale tax: the figure on infinitely many samples from the "
+        "same judge, rating noise kept; nvat and vat lower/upper bound it (their estimate "
+        "is the paper's figure, biased upward by sampling noise)",
         "confidence_level": float(opts.level),
         "seed": int(opts.seed),
         "n_resamples": int(opts.n_resamples),

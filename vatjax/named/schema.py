@@ -35,6 +35,11 @@ SCHEMA = {
     "vat": Metric("VAT(u): L2 norm of row u of the coupling", "1", "value"),
     "nvat": Metric("nVAT: Frobenius norm of the coupling / sqrt(V)", "1"),
     "centralization": Metric("Gini coefficient of VAT(u)", "1"),
+    "vat_debiased": Metric(
+        "VAT(u) less sampling noise (observed-scale tax; square clipped at 0)", "1", "value"
+    ),
+    "nvat_debiased": Metric("nVAT less sampling noise (observed-scale tax; square clipped at 0)", "1"),
+    "centralization_debiased": Metric("Gini coefficient of the debiased VAT(u)", "1"),
     "n_samples": Metric("samples (scenarios) with at least one shift", "count"),
 }
 

@@ -17,12 +17,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from vatjax.core.debias import debiased_tax, pair_counts
 from vatjax.core.metrics import vat_metrics
 from vatjax.errors import VatInputError
 from vatjax.named.schema import SCHEMA, conventions, core_dims, metrics_dataset
 from vatjax.named.validate import target_inputs
 
-__all__ = ["metrics_table", "vat"]
+__all__ = ["DEBIASED", "metrics_table", "vat"]
+
+DEBIASED = ("vat", "nvat", "centralization")
+"""The metrics that have a debiased twin ``<name>_debiased``."""
 
 
 def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e-3) -> xr.Dataset:
@@ -36,7 +40,11 @@ def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e
 
     Returns:
         Dataset with gain, gain_raw, gain_below_eps, n_samples, nvat, centralization
-        (model, intervention), gnd and vat (+ value), coupling (+ value, value2).
+        (model, intervention), gnd and vat (+ value), coupling (+ value, value2), and the
+        debiased tax ``vat_debiased``, ``nvat_debiased``, ``centralization_debiased``
+        (:mod:`vatjax.core.debias`): the paper's figures are biased upward by sampling
+        noise (E[nVAT^2] = (V - 1) / (n - 1) when nothing is coupled); the debiased ones
+        estimate the observed-scale tax, the figure on infinitely many samples.
 
     Example:
         >>> import vatjax
@@ -76,7 +84,10 @@ def _kernel(x, mask, direction, *, eps, include_diagonal, pairwise):
         include_diagonal=include_diagonal,
         pairwise=pairwise,
     )
-    return tuple(np.asarray(getattr(m, name)) for name in SCHEMA)
+    d = debiased_tax(m.coupling, pair_counts(jnp.asarray(x, jnp.float32)),
+                     include_diagonal=include_diagonal)  # fmt: skip
+    fields = {**m._asdict(), **{f"{k}_debiased": getattr(d, k) for k in DEBIASED}}
+    return tuple(np.asarray(fields[name]) for name in SCHEMA)
 
 
 def metrics_table(result: xr.Dataset) -> pd.DataFrame:
