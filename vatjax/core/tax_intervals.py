@@ -9,11 +9,13 @@ percentile intervals lie above the estimate and BCa's bias correction collapses.
 debiased square Q = sum_p a_p (r_p^2 - b_p) (:mod:`vatjax.core.debias`) is close to
 normal, with mean the true figure's square and, for r ~ N(rho, Sigma),
 
-    Var(Q) = 4 (a o rho)' Sigma (a o rho) + 2 sum_pq a_p a_q Sigma_pq^2.
+    Var(Q) = 4 (a o rho)' Sigma (a o rho) + 2 sum_pq a_p a_q Sigma_pq^2,
+
+the second term's off-diagonal entries being second order (0 without coupling).
 
 Sigma, the covariance of the coupling entries, is what resampling estimates well under
 every scheme (bootstrap, Bayesian bootstrap, and subsampling rescaled by m / (n - m)).
-Plugging r for rho adds 4 sum a_p a_q Sigma_pq^2 on average, which is taken out; the
+Plugging r for rho adds 4 sum a_p^2 Sigma_pp^2 on average, which is taken out; the
 variance never goes below its pure-noise part. The interval for the square is then the
 unified (Feldman-Cousins) interval of a normal mean bounded below (by 0, or by the
 diagonal's 1 with ``include_diagonal``): it has its nominal coverage at the boundary as
@@ -84,6 +86,28 @@ def unified_bounds(x: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]
     return np.where(nan, np.nan, lower), np.where(nan, np.nan, upper)
 
 
+def _invert(excess, noise, slope, level, size: int = 1000):
+    """The unified interval of mu >= 0 from D ~ N(mu, noise + slope mu): the mu on a grid
+    whose acceptance region (:func:`_acceptance`, in units of the sd at that mu) holds D.
+    A variance that grows with mu keeps a low D from making the interval too short."""
+    mu_tab, x1_tab, x2_tab = _acceptance(float(level))
+    x1_tab = np.where(np.isinf(x1_tab), -1e12, x1_tab)
+    d = np.maximum(excess, 0.0)[..., None]
+    sd_hat = np.sqrt(noise + slope * d[..., 0])[..., None]
+    t = np.linspace(0.0, 1.0, size)
+    top = d + 12 * np.sqrt(noise[..., None] + slope[..., None] * (d + 12 * sd_hat))
+    mu = np.concatenate([top * t**2, np.maximum(d + sd_hat * (24 * t - 12), 0.0)], -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(noise[..., None] + slope[..., None] * mu)
+        m, x = mu / sd, excess[..., None] / sd
+        ok = (x >= np.interp(m, mu_tab, x1_tab)) & (x <= np.interp(m, mu_tab, x2_tab))
+    ok &= np.isfinite(sd) & (sd > 0)
+    lower = np.where(ok.any(-1), np.where(ok, mu, np.inf).min(-1), np.nan)
+    upper = np.where(ok.any(-1), np.where(ok, mu, -np.inf).max(-1), np.nan)
+    exact = np.isfinite(noise) & (noise == 0) & (slope == 0)  # every replicate equal
+    return np.where(exact, excess, lower), np.where(exact, excess, upper)
+
+
 def squared_norm_weights(n_values: int) -> tuple[np.ndarray, np.ndarray]:
     """The pairs u < w and the weights a (1 + V, pair) that make nVAT^2 (row 0) and
     VAT(u)^2 (row 1 + u) sums of a_p r_p^2 over the pairs.
@@ -143,23 +167,27 @@ def norm_intervals(
     dev = np.where(ok[..., None], reps - mean, 0.0)
     cov = np.einsum("bcp,bcq->cpq", dev, dev) / np.maximum(k - 1, 1)[:, None, None]
     cov = cov * (np.asarray(scale, np.float64) ** 2).reshape(-1, 1, 1)
-    diag = np.diagonal(cov, axis1=-2, axis2=-1)
-    # Sigma_pq^2 unbiased under normality: E[S_pq^2] = Sigma_pq^2 B/(B-1) + S_pp S_qq/(B-1)
-    kk = np.maximum(k, 2).astype(np.float64)[:, None, None]
-    cov_sq = (cov**2 - diag[..., :, None] * diag[..., None, :] / (kk - 1)) * (kk - 1) / kk
+    # Sigma_pp^2, unbiased under normality (E[S_pp^2] = Sigma_pp^2 (B + 1) / (B - 1)). Only
+    # the diagonal: an off-diagonal S_pq carries the sample's own noise (about
+    # S_pp S_qq / n, summed over ~P^2 pairs it would double the noise term at n = 80),
+    # while the true Sigma_pq^2 are 0 without coupling and second order with it.
+    kk = np.maximum(k, 2).astype(np.float64)[:, None]
+    diag_sq = np.diagonal(cov, axis1=-2, axis2=-1) ** 2 * (kk - 1) / (kk + 1)
     ar = weights[None] * r[:, None, :]  # (cell, stat, pair)
     signal = 4 * np.einsum("csp,cpq,csq->cs", ar, cov, ar)
-    noise = 2 * np.einsum("sp,cpq,sq->cs", weights, cov_sq, weights)
-    var = np.maximum(signal - noise, noise)
-    square = boundary + np.einsum("sp,cp->cs", weights, r**2 - bias)
-    se = np.sqrt(np.maximum(var, 0.0))
-    enough = (k >= min_replicates) & (k >= (1 - max_nan_fraction) * len(reps))
-    se = np.where(enough[:, None], se, np.nan)
+    raw = np.einsum("sp,cp->cs", weights, r**2)
+    noise = 2 * np.einsum("sp,cp->cs", weights**2, diag_sq)
+    # Var(Q) at a true square mu (above the boundary) ~ noise + slope * mu; the slope is a
+    # ratio of quadratic forms in r, free of r's scale, so it holds at the noise floor too
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = unified_bounds((square - boundary) / se, level)
-    point = np.maximum(square - boundary, 0)  # se 0: every replicate equal
-    lower = np.where(np.isnan(se), np.nan, np.sqrt(boundary + np.where(se > 0, lo * se, point)))
-    upper = np.where(np.isnan(se), np.nan, np.sqrt(boundary + np.where(se > 0, hi * se, point)))
+        slope = np.where(raw > 0, signal / raw, 0.0)
+    square = boundary + np.einsum("sp,cp->cs", weights, r**2 - bias)
+    excess = square - boundary
+    enough = (k >= min_replicates) & (k >= (1 - max_nan_fraction) * len(reps))
+    noise = np.where(enough[:, None], noise, np.nan)
+    se = np.sqrt(noise + slope * np.maximum(excess, 0.0))
+    lo, hi = _invert(excess, noise, slope, level)
+    lower, upper = np.sqrt(boundary + lo), np.sqrt(boundary + hi)
     estimate = np.sqrt(np.maximum(square, boundary))
     estimate = np.where(np.isnan(square), np.nan, estimate)
     return {"square": square, "se_square": se, "estimate": estimate, "lower": lower,
