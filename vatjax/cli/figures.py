@@ -67,6 +67,15 @@ def _cells(result: xr.Dataset) -> list[tuple[str, str]]:
     return list(zip(table["model"], table["intervention"], strict=True))
 
 
+def _error_bars(da: xr.DataArray, at: np.ndarray) -> np.ndarray:
+    """(2, k) distances from ``at`` down to the lower and up to the upper bound of ``da``
+    (a bootstrap metric with a ``stat`` dim); the bounds are the interval's own, never
+    mirrored, and ``at`` must lie inside it."""
+    lower = da.sel(stat="lower").values
+    upper = da.sel(stat="upper").values
+    return np.stack([np.maximum(at - lower, 0.0), np.maximum(upper - at, 0.0)])
+
+
 def frontier(results: dict) -> Section:
     """Gain against nVAT per model, one line per target (bootstrap error bars if saved)."""
     sec = Section("Gain-nVAT frontier")
@@ -80,38 +89,33 @@ def frontier(results: dict) -> Section:
         squeeze=False,
         sharey=True,
     )
+    y = "nvat_debiased" if "nvat_debiased" in table.columns else "nvat"  # older results
     for ax, (model, rows) in zip(axes[0], table.groupby("model", sort=False), strict=True):
         for target, grp in rows.groupby("target", sort=False):
-            (line,) = ax.plot(grp["gain"], grp["nvat"], "o-", label=target)
+            (line,) = ax.plot(grp["gain"], grp[y], "o-", label=target)
             if boot is not None:
                 sel = boot.sel(model=model, intervention=list(grp["intervention"]))
-                xerr = np.abs(
-                    sel["gain"].sel(stat=["lower", "upper"]).transpose("stat", ...).values
-                    - grp["gain"].values
-                )
-                yerr = np.abs(
-                    sel["nvat"].sel(stat=["lower", "upper"]).transpose("stat", ...).values
-                    - grp["nvat"].values
-                )
                 ax.errorbar(
                     grp["gain"],
-                    grp["nvat"],
-                    xerr=xerr,
-                    yerr=yerr,
+                    grp[y],
+                    xerr=_error_bars(sel["gain"], grp["gain"].values),
+                    yerr=_error_bars(sel["nvat"], grp[y].values),
                     fmt="none",
                     ecolor=line.get_color(),
                     alpha=0.5,
                 )
             for _, r in grp.iterrows():
-                ax.annotate(r["strategy"], (r["gain"], r["nvat"]), fontsize=6, alpha=0.7)
+                ax.annotate(r["strategy"], (r["gain"], r[y]), fontsize=6, alpha=0.7)
         ax.set_title(model)
         ax.set_xlabel("Gain (phi)")
         ax.axvline(0, color="grey", lw=0.5)
-    axes[0][0].set_ylabel("nVAT")
+    axes[0][0].set_ylabel("nVAT, debiased (observed scale)" if y != "nvat" else "nVAT")
     axes[0][-1].legend(fontsize=7)
     sec.text.append(
         "Each line joins one target's strategies (or checkpoints): right is more gain, up is "
-        "more tax."
+        "more tax. The tax is the debiased nVAT, the observed-scale figure (the paper's nVAT "
+        "less its sampling noise); its bars are the interval of that figure and the gain's "
+        "interval, each drawn from its own bounds."
     )
     sec.figures.append(("Gain against nVAT per model and target", _png(fig)))
     return sec

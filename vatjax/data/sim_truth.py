@@ -24,6 +24,7 @@ import numpy as np
 import xarray as xr
 from scipy.stats import rankdata
 
+from vatjax.core.debias import debiased_tax
 from vatjax.core.metrics import vat_from_coupling
 from vatjax.data.scoring import phi
 from vatjax.data.sim_model import (
@@ -84,9 +85,15 @@ def monte_carlo_truth(rng, d: Design, n: int) -> dict[str, np.ndarray]:
     return {**{k: np.stack(v) for k, v in out.items()}, "gain": np.stack(gain)}
 
 
-def _metric_vars(name: str, coupling: np.ndarray, dims: tuple, what: str) -> dict:
-    """coupling, vat, nvat and centralization variables of one coupling, with attrs."""
-    vat, nvat, gini = (np.asarray(a) for a in vat_from_coupling(coupling))
+def _metric_vars(name: str, coupling: np.ndarray, dims: tuple, what: str, n: int = 0) -> dict:
+    """coupling, vat, nvat and centralization variables of one coupling, with attrs; a
+    coupling from ``n`` > 0 samples has the tax debiased for them (vatjax.core.debias)."""
+    if n:
+        d = debiased_tax(coupling.astype(np.float32), np.full(coupling.shape, float(n), np.float32))
+        vat, nvat, gini = np.asarray(d.vat), np.asarray(d.nvat), np.asarray(d.centralization)
+        what = f"{what}, debiased for {n:,} samples"
+    else:
+        vat, nvat, gini = (np.asarray(a) for a in vat_from_coupling(coupling))
     sfx = name and f"_{name}"
     attrs = {"units": "correlation", "scale": what}
     return {
@@ -109,11 +116,12 @@ def truth_dataset(d: Design, mc: dict, seed: int, taxonomy: Taxonomy, n: int) ->
         "shift_sd": ((), d.shift_sd, {"units": "logit (latent)"}),
         **_metric_vars("", d.omega, iv, "latent shifts, Pearson"),
         **_metric_vars("spearman", latent_sp, iv, "latent shifts, Spearman"),
-        **_metric_vars("noise_free", mc["noise_free"], miv, "noise-free shifts, Pearson"),
+        **_metric_vars("noise_free", mc["noise_free"], miv, "noise-free shifts, Pearson", n),
         **_metric_vars(
-            "noise_free_spearman", mc["noise_free_spearman"], miv, "noise-free shifts, Spearman"
+            "noise_free_spearman", mc["noise_free_spearman"], miv, "noise-free shifts, Spearman",
+            n,
         ),
-        **_metric_vars("observed", mc["observed"], miv, "observed shifts, Spearman"),
+        **_metric_vars("observed", mc["observed"], miv, "observed shifts, Spearman", n),
         "gain": (miv, mc["gain"], {"units": "phi", "long_name": "oriented gain"}),
         "cutpoints": (("model", "cutpoint"), d.cuts),
         "item_effect": (("micro_value",), d.beta),

@@ -24,8 +24,10 @@ def uncertainty_table(
     """Add interval, standard-error and noise-floor columns to :func:`vatjax.metrics_table`.
 
     Columns ``gain_lower, gain_upper, gain_se`` (and the same for nvat, centralization)
-    from :func:`bootstrap`; ``nvat_p, nvat_floor, pairs_significant`` from
-    :func:`noise_floor`.
+    from :func:`bootstrap`, with ``interval_note`` where a cell has no tax interval;
+    ``nvat_p, nvat_floor, pairs_significant`` from :func:`noise_floor`. ``nvat_lower`` and
+    ``nvat_upper`` bound the observed-scale tax, which ``nvat_debiased`` estimates; the
+    paper's ``nvat`` is biased upward by sampling noise and may lie above them.
 
     Example:
         >>> import vatjax
@@ -44,6 +46,8 @@ def uncertainty_table(
             for name in ("gain", "nvat", "centralization")
             for stat in ("lower", "upper", "se")
         ]
+        if "interval_note" in boot and (boot["interval_note"] != "").any():
+            columns.append(("interval_note", boot["interval_note"]))
     if null is not None:
         columns += [
             ("nvat_p", null["p_nvat"]),

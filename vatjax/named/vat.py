@@ -5,7 +5,7 @@ Example:
     >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
     >>> res = vatjax.vat(vatjax.shifts(vatjax.load_judgments(study.table)))
     >>> sorted(res.data_vars)[:4]
-    ['centralization', 'coupling', 'gain', 'gain_below_eps']
+    ['centralization', 'centralization_debiased', 'coupling', 'gain']
 """
 
 from __future__ import annotations
