@@ -42,7 +42,7 @@ RELIABILITY_SCHEMA = {
 
 _NO_REPEATS = (
     "no repeated judgments: add a `repeat` column (0, 1, ...) to the judgments table, or "
-    "judge the baseline twice as condition {retest!r} (retest= names another)"
+    "judge the baseline twice as condition {retest!r}"
 )
 
 
