@@ -21,7 +21,7 @@ def tables():
     """A small study whose baseline is judged again: as repeat 1, and as a bare 'again'
     condition (no strategy, target or direction)."""
     base = vatjax.simulate_study(
-        seed=3, n_models=2, n_scenarios=20, targets=[("Power", -1)],
+        seed=3, n_models=2, n_scenarios=30, targets=[("Power", -1)],
         strategies=["prompt-4shot"], effects=(2.0,), coupling=0.1,
     ).table  # fmt: skip
     base = base.astype({c: object for c in base.columns if c != "rating"})
@@ -92,3 +92,14 @@ def test_bad_options_exit_2(tables, tmp_path, args, message):
 def test_a_missing_file_exits_2(tmp_path):
     result = invoke("reliability", tmp_path / "nothing.csv")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_a_bare_second_baseline_beside_a_conditions_table(tables, tmp_path):
+    meta = ["strategy", "target", "direction"]
+    path, conditions = tmp_path / "judged.csv", tmp_path / "conditions.csv"
+    tables[1].drop(columns=meta).to_csv(path, index=False)
+    listed = tables[1][tables[1]["condition"] == "prompt-4shot:Power"][["condition", *meta]]
+    listed.head(1).to_csv(conditions, index=False)  # 'again' is not listed
+    result = invoke("reliability", path, "--retest", "again", "--conditions", conditions)
+    assert result.exit_code == 0, result.output
+    assert "again minus pre" in result.output
