@@ -140,10 +140,13 @@ def test_gnd_is_nan_and_flagged_below_eps_never_inf():
     assert np.all(np.isfinite(np.asarray(m2.gnd)))
 
 
-def test_constant_value_gives_nan_row_not_a_number():
-    x = tied_shifts(np.random.default_rng(3), (30, 5), nan_rate=0.0)
-    x[:, 3] = 0.25
-    r = np.asarray(spearman(jnp.asarray(x, jnp.float32), jnp.ones(30, jnp.float32)))
+@pytest.mark.parametrize("pairwise", [True, False])
+@pytest.mark.parametrize(("n", "constant"), [(30, 0.25), (30, 0.0), (997, 0.1)])
+def test_constant_value_gives_nan_row_not_a_number(pairwise, n, constant):
+    x = tied_shifts(np.random.default_rng(3), (n, 5), nan_rate=0.0)
+    x[:, 3] = constant
+    r = np.asarray(spearman(jnp.asarray(x, jnp.float32), jnp.ones(n, jnp.float32),
+                            pairwise=pairwise))  # fmt: skip
     assert np.all(np.isnan(r[3])) and np.all(np.isnan(r[:, 3]))
     assert np.isfinite(np.delete(np.delete(r, 3, 0), 3, 1)).all()
 

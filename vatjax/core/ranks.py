@@ -121,7 +121,13 @@ def centred_midranks(
         [-1.0, 0.5, 0.5]
     """
     ranks = weighted_midranks(rank_index(x), jnp.broadcast_to(w, x.T.shape))
-    return ranks - (ranks @ w / jnp.sum(w))[:, None]
+    centred = ranks - (ranks @ w / jnp.sum(w))[:, None]
+    # a constant value's ranks are all equal; rounding in the mean must not leave a residue
+    # that a correlation would read as perfect (or any) coupling
+    kept = w > 0
+    top = jnp.max(jnp.where(kept, ranks, -jnp.inf), axis=-1)
+    bottom = jnp.min(jnp.where(kept, ranks, jnp.inf), axis=-1)
+    return jnp.where((top == bottom)[:, None], 0.0, centred)
 
 
 def _spearman_core(x, w, pairwise: bool):
