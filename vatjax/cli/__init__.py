@@ -26,6 +26,7 @@ from vatjax.cli.collect import collect_command
 from vatjax.cli.common import friendly_errors
 from vatjax.cli.demo import demo_command, report_command
 from vatjax.cli.fit import fit_command
+from vatjax.cli.power import power_command
 from vatjax.cli.vat import simulate_command, vat_command
 
 __all__ = ["app", "main"]
@@ -45,6 +46,7 @@ for _name, _command in (
     ("report", report_command),
     ("collect", collect_command),
     ("fit", fit_command),
+    ("power", power_command),
 ):
     app.command(_name)(friendly_errors(_command))
 
