@@ -16,13 +16,13 @@ chunking or the number of devices.
 - :func:`detection_power`: the noise floor (the (1 - alpha) quantile of null studies) and
   the share of studies above it, with its Monte Carlo standard error.
 - :func:`n_for_power`: the n where a power curve crosses a target, interpolated in log n
-  (on the probit scale of power).
+  (on the log signal-to-noise scale of power).
 
 Example:
     >>> import numpy as np
-    >>> n, status = n_for_power(np.array([100, 400]), np.array([0.5, 0.9]), 0.8)
+    >>> n, status = n_for_power(np.array([100, 400]), np.array([0.5, 0.9]), 0.8, 0.05)
     >>> int(n), status
-    (249, 'interpolated')
+    (271, 'interpolated')
 """
 
 from __future__ import annotations
@@ -265,18 +265,23 @@ def detection_power(
 
 
 def n_for_power(
-    ns: np.ndarray, power: np.ndarray, target: float, n_studies: int = 1000
+    ns: np.ndarray, power: np.ndarray, target: float, alpha: float, n_studies: int = 1000
 ) -> tuple[float, str]:
-    """The n where the power curve first reaches ``target``: between the two sample sizes
-    around the crossing, linear in log n on the probit scale of power (where power curves
-    are nearly straight; powers clipped to [0.5, n_studies - 0.5] / n_studies), rounded
-    up. NaN with the reason if the curve starts at or above the target ('at or below the
-    smallest n') or never reaches it ('not reached').
+    """The n where the power curve first reaches ``target``, interpolated in log n between
+    the two sample sizes around the crossing, rounded up; NaN with the reason if the curve
+    starts at or above the target ('at or below the smallest n') or never reaches it ('not
+    reached').
+
+    The interpolation runs on the scale y = log(probit(power) - probit(alpha)), the log of
+    a test's signal-to-noise: it is a straight line in log n when the signal grows as a
+    power of n (slope 1/2 for a t-test, near 1 for the tax), where power itself and its
+    probit bend. Powers are clipped to [0.5, n_studies - 0.5] / n_studies; where the lower
+    one is too close to alpha for the log, the probit scale is used.
 
     Example:
-        >>> n, status = n_for_power(np.array([100, 400]), np.array([0.5, 0.9]), 0.8)
+        >>> n, status = n_for_power(np.array([100, 400]), np.array([0.5, 0.9]), 0.8, 0.05)
         >>> int(n), status
-        (249, 'interpolated')
+        (271, 'interpolated')
     """
     above = np.flatnonzero(np.asarray(power) >= target)
     if above.size == 0:
@@ -287,6 +292,9 @@ def n_for_power(
     edge = 0.5 / n_studies
     y0, y1, yt = (_probit(min(max(float(p), edge), 1 - edge))
                   for p in (power[j - 1], power[j], target))  # fmt: skip
+    floor = _probit(alpha)
+    if y0 - floor > 0.05:  # the signal-to-noise scale
+        y0, y1, yt = (math.log(y - floor) for y in (y0, y1, yt))
     x0, x1 = math.log(ns[j - 1]), math.log(ns[j])
     x = x0 + (yt - y0) / (y1 - y0) * (x1 - x0) if y1 > y0 else x1
     return float(math.ceil(math.exp(x))), "interpolated"

@@ -127,7 +127,7 @@ def _simulate(d: Design, check: bool, run: dict) -> xr.Dataset:
         curves |= {"power_gain_difference": p, "power_gain_difference_se": se}
     tests = ["tax"] + (["gain_difference"] if d.gains is not None else [])
     sizes = {
-        t: n_for_power(np.array(d.ns), curves[f"power_{t}"], d.target_power, d.n_studies)
+        t: n_for_power(np.array(d.ns), curves[f"power_{t}"], d.target_power, d.alpha, d.n_studies)
         for t in tests
     }
     checked = {t: _check(d, t, sizes[t][0], run) if check else (math.nan, math.nan)
