@@ -13,9 +13,10 @@ import scipy.stats
 
 import vatjax
 from vatjax.core.grid_ranks import grid_bounds, grid_levels, prefix_spearman
-from vatjax.core.power import covariance_root, draw_shifts, gain_rejections, tax_draws
+from vatjax.core.power import covariance_root, draw_shifts
 from vatjax.core.ranks import spearman
 from vatjax.core.shift_model import circumplex_coupling, simulate_shifts
+from vatjax.engine.studies import gain_rejections, tax_draws
 
 NS = (10, 20, 40, 80, 160)
 STUDIES = 400

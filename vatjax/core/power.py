@@ -1,4 +1,5 @@
-"""Power of a study design by simulation: many studies of one cell, vmapped and sharded.
+"""Power of a study design by simulation: the kernels of one simulated study, and the
+maths of power from many (:mod:`vatjax.engine.studies` runs them in blocks over devices).
 
 The cell is the model of :mod:`vatjax.core.shift_model`: true shifts N(mean, shift_sd^2
 Omega) plus rating noise N(0, noise^2 I), on the grid of ``step``. Its observed shifts
@@ -7,12 +8,11 @@ before rounding are N(mean, Sigma) with Sigma = shift_sd^2 Omega + noise^2 I, so
 project's Threefry words (:func:`vatjax.core.random.random_words`) by Box-Muller. A study
 of the largest n is drawn once and its first n samples are the study of each smaller n,
 so the curves over n share their random numbers (smooth, and monotone up to little
-noise). Study i of a stream uses key ``split(stream, n_studies)[i]`` whatever the
-chunking or the number of devices.
+noise).
 
-- :func:`tax_draws`: each study's nVAT, its debiased square and debiased nVAT at every n.
-- :func:`gain_rejections`: whether a t-test of the target's shifts (paired, two
-  strategies on the same samples; or one-sample, against no change) rejects at every n.
+- :func:`tax_study`: a study's nVAT, its debiased square and debiased nVAT at every n.
+- :func:`gain_study`: whether a t-test of the target's shifts (paired, two strategies on
+  the same samples; or one-sample, against no change) rejects at every n.
 - :func:`detection_power`: the noise floor (the (1 - alpha) quantile of null studies) and
   the share of studies above it, with its Monte Carlo standard error.
 - :func:`n_for_power`: the n where a power curve crosses a target, interpolated in log n
@@ -27,16 +27,12 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh
-from jax.sharding import PartitionSpec as P
 
 from vatjax.core.debias import debiased_tax
 from vatjax.core.grid_ranks import grid_levels, prefix_spearman
@@ -48,17 +44,13 @@ __all__ = [
     "covariance_root",
     "detection_power",
     "draw_shifts",
-    "gain_rejections",
+    "gain_study",
     "n_for_power",
     "normals",
-    "run_studies",
-    "tax_draws",
+    "tax_study",
 ]
 
 _probit = NormalDist().inv_cdf
-
-DEFAULT_MEMORY = 256 << 20
-"""Bytes of working memory the studies of one call may use on each device (about)."""
 
 
 def covariance_root(cov) -> np.ndarray:
@@ -103,7 +95,13 @@ def draw_shifts(key, n: int, root, mean, step):
     return jnp.where(step > 0, jnp.round(x / jnp.where(step > 0, step, 1.0)) * step, x)
 
 
-def _tax_study(key, root, step, lo, *, ns, n_levels):
+def tax_study(key, root, step, lo, *, ns: tuple[int, ...], n_levels: int):
+    """One study: (n, 3) nVAT, the debiased square nVAT_d^2 (unclipped) and the debiased
+    nVAT of its first n samples for each n in ``ns``, drawn at ``ns[-1]`` with zero means.
+
+    ``lo``, ``n_levels``: the grid from :func:`~vatjax.core.grid_ranks.grid_bounds` (ranks
+    by counting); ``n_levels=0`` sorts instead (continuous shifts, or a grid too fine).
+    """
     x = draw_shifts(key, ns[-1], root, 0.0, step)
     if n_levels:
         r = prefix_spearman(grid_levels(x, step, lo, n_levels), n_levels, ns)
@@ -114,7 +112,12 @@ def _tax_study(key, root, step, lo, *, ns, n_levels):
     return jnp.stack([vat_from_coupling(r)[1], d.nvat_sq, d.nvat], axis=-1)
 
 
-def _gain_study(key, root, means, step, crit, *, ns, paired):
+def gain_study(key, root, means, step, crit, *, ns: tuple[int, ...], paired: bool):
+    """One study: (n,) booleans, whether a two-sided t-test of its first n samples rejects
+    (|t| > ``crit``, one critical value per n). The study draws the observed target shifts
+    of two strategies on the same samples, N(means, root root^T) on the grid of ``step``;
+    ``paired`` tests a - b, otherwise a against 0.
+    """
     x = draw_shifts(key, ns[-1], root, means, step)
     d = x[:, 0] - x[:, 1] if paired else x[:, 0]
     out = []
@@ -124,113 +127,6 @@ def _gain_study(key, root, means, step, crit, *, ns, paired):
         t = jnp.where(s > 0, m / jnp.where(s > 0, s, 1.0), jnp.where(m != 0, jnp.inf, 0.0))
         out.append(jnp.abs(t) > crit[j])
     return jnp.stack(out)
-
-
-@functools.lru_cache(maxsize=32)
-def _compiled(study: Callable, static: tuple, n_args: int, device_ids: tuple[int, ...]) -> Callable:
-    """vmap(study) over a block of keys, sharded over the devices; one cache entry per
-    study function, static keyword arguments and devices."""
-    study = functools.partial(study, **dict(static))
-    by_id = {d.id: d for d in jax.devices()}
-    mesh = Mesh(np.array([by_id[i] for i in device_ids]), ("study",))
-    batched = jax.vmap(study, in_axes=(0,) + (None,) * n_args)
-    return jax.jit(
-        jax.shard_map(
-            batched,
-            mesh=mesh,
-            in_specs=(P("study"),) + (P(),) * n_args,
-            out_specs=P("study"),
-            check_vma=False,
-        )
-    )
-
-
-def run_studies(
-    study: Callable,
-    keys,
-    args: Sequence,
-    static: dict,
-    *,
-    bytes_per_study: int,
-    devices: Sequence | None = None,
-    max_memory: int = DEFAULT_MEMORY,
-) -> np.ndarray:
-    """``study(key, *args, **static)`` for every key, in blocks sized by ``max_memory``,
-    sharded over ``devices`` (default: all); the results stacked on a leading study axis,
-    on the host. The compiled program is reused for the same ``study`` (a module-level
-    function), ``static`` (hashable values) and devices.
-    """
-    devices = list(devices) if devices is not None else jax.devices()
-    n_dev = len(devices)
-    per_device = int(np.clip(max_memory // max(bytes_per_study, 1), 1, 256))
-    n_keys = keys.shape[0]
-    per_device = min(per_device, -(-n_keys // n_dev))
-    block = per_device * n_dev
-    run = _compiled(study, tuple(sorted(static.items())), len(args), tuple(d.id for d in devices))
-    out = []
-    for start in range(0, n_keys, block):
-        chunk = keys[start : start + block]
-        short = block - chunk.shape[0]
-        if short:  # pad the last block with repeats (their results are dropped)
-            chunk = jnp.concatenate([chunk, jnp.repeat(chunk[-1:], short, axis=0)])
-        out.append(np.asarray(run(chunk, *args))[: block - short])
-    return np.concatenate(out)
-
-
-def tax_draws(
-    keys,
-    omega,
-    *,
-    ns: tuple[int, ...],
-    shift_sd: float,
-    noise: float,
-    step: float,
-    grid: tuple[np.ndarray, int] | None,
-    devices: Sequence | None = None,
-    max_memory: int = DEFAULT_MEMORY,
-) -> np.ndarray:
-    """(study, n, 3): nVAT, the debiased square nVAT_d^2 (unclipped) and the debiased nVAT
-    of the first n samples of each simulated study (circumplex or any Omega; zero means).
-
-    ``grid`` = (lowest levels, number of levels) from
-    :func:`~vatjax.core.grid_ranks.grid_bounds` ranks by counting; None sorts.
-    """
-    lo, n_levels = grid if grid is not None else (np.zeros(1, np.int32), 0)
-    static = {"ns": tuple(int(n) for n in ns), "n_levels": int(n_levels)}
-    v = np.shape(omega)[-1]
-    cov = shift_sd**2 * np.asarray(omega, np.float64) + noise**2 * np.eye(v)
-    args = (jnp.asarray(covariance_root(cov)), jnp.float32(step), jnp.asarray(lo, jnp.int32))
-    per_study = ns[-1] * v * 4 * (12 if n_levels else 30)
-    return run_studies(_tax_study, keys, args, static, bytes_per_study=per_study, devices=devices,
-                       max_memory=max_memory)  # fmt: skip
-
-
-def gain_rejections(
-    keys,
-    cov,
-    means,
-    *,
-    ns: tuple[int, ...],
-    step: float,
-    alpha: float,
-    paired: bool,
-    devices: Sequence | None = None,
-    max_memory: int = DEFAULT_MEMORY,
-) -> np.ndarray:
-    """(study, n) booleans: a two-sided t-test at ``alpha`` of the first n samples rejects.
-
-    Each study draws the observed target shifts of two strategies on the same samples,
-    normal with means ``means`` and covariance ``cov`` (2 x 2), on the grid of ``step``.
-    ``paired``: the test of the difference a - b; otherwise the one-sample test of a.
-    """
-    from scipy.stats import t as student_t
-
-    crit = student_t.ppf(1 - alpha / 2, np.asarray(ns) - 1.0)
-    static = {"ns": tuple(int(n) for n in ns), "paired": bool(paired)}
-    args = (jnp.asarray(covariance_root(cov)), jnp.asarray(means, jnp.float32),
-            jnp.float32(step), jnp.asarray(crit, jnp.float32))  # fmt: skip
-    return run_studies(_gain_study, keys, args, static, bytes_per_study=ns[-1] * 2 * 4 * 12,
-                       devices=devices, max_memory=max_memory)  # fmt: skip
 
 
 def detection_power(

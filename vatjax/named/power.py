@@ -18,14 +18,9 @@ import numpy as np
 import xarray as xr
 
 from vatjax.core.grid_ranks import fits_grid, grid_bounds
-from vatjax.core.power import (
-    DEFAULT_MEMORY,
-    detection_power,
-    gain_rejections,
-    n_for_power,
-    tax_draws,
-)
+from vatjax.core.power import detection_power, n_for_power
 from vatjax.core.shift_model import observed_tax
+from vatjax.engine.studies import DEFAULT_MEMORY, gain_rejections, tax_draws
 from vatjax.named.power_inputs import Design, design
 from vatjax.named.validate import check_resampling
 from vatjax.taxonomy import SCHWARTZ
