@@ -253,6 +253,11 @@ def _attrs(d: Design, tests: list) -> dict:
         "prng": "threefry2x32; stream s: fold_in(key(seed), s), study i: split(stream, "
         "n_studies)[i]; streams " + ", ".join(f"{k}={v}" for k, v in _STREAMS.items()),
         "nesting": "each study is drawn at the largest n; a smaller n takes its first samples",
+        "model": "per sample: true shifts N(0, shift_sd^2 Omega) + rating noise N(0, noise^2 I), "
+        "rounded to a multiple of step (vatjax.core.shift_model)",
+        "observed_scale_nvat_is": "the debiased nVAT of the model on 400,000 samples",
+        "undefined_studies": "a study with a constant value (tiny n on a coarse grid) has no "
+        "nVAT: it never detects the tax and is left out of the means",
     }
     if "gain_difference" in tests:
         sd_a, sd_b = np.sqrt(np.diag(d.gain_cov))
