@@ -58,6 +58,7 @@ def test_draws_have_the_model_covariance():
     assert np.all(np.abs(np.cov(x.T) - cov) < 4 * se_cov)
 
 
+@pytest.mark.slow
 def test_tax_draws_match_the_shift_model_simulator():
     """The one-draw simulation gives the nVAT of simulate_shifts (two draws per shift)."""
     omega, m = circumplex_coupling(10, 0.5), STUDIES
