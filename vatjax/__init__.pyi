@@ -17,6 +17,7 @@ from .errors import VatInputError as VatInputError
 from .named import bootstrap as bootstrap
 from .named import metrics_table as metrics_table
 from .named import noise_floor as noise_floor
+from .named import power as power
 from .named import reliability as reliability
 from .named import uncertainty_table as uncertainty_table
 from .named import vat as vat

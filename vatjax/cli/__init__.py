@@ -26,6 +26,7 @@ from vatjax.cli.collect import collect_command
 from vatjax.cli.common import friendly_errors
 from vatjax.cli.demo import demo_command, report_command
 from vatjax.cli.fit import fit_command
+from vatjax.cli.power import power_command
 from vatjax.cli.reliability import reliability_command
 from vatjax.cli.vat import simulate_command, vat_command
 
@@ -47,6 +48,7 @@ for _name, _command in (
     ("collect", collect_command),
     ("fit", fit_command),
     ("reliability", reliability_command),
+    ("power", power_command),
 ):
     app.command(_name)(friendly_errors(_command))
 

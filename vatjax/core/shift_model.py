@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import jax
@@ -26,6 +27,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from vatjax.core.debias import debiased_tax
+from vatjax.core.grid_ranks import fits_grid, grid_bounds, grid_levels, prefix_spearman
 from vatjax.core.ranks import spearman
 
 __all__ = ["circumplex_coupling", "observed_tax", "simulate_shifts", "strength_for_nvat"]
@@ -80,7 +82,12 @@ def observed_tax(
         0.0
     """
     x = simulate_shifts(jax.random.key(seed), n, jnp.asarray(omega), 0.0, shift_sd, noise, step)
-    r = spearman(x, jnp.ones(n, jnp.float32), pairwise=False)
+    sd = math.sqrt(shift_sd**2 * float(np.max(np.diag(omega))) + noise**2)
+    if fits_grid(sd, step):  # the same R as the sort, by counting the grid's levels
+        lo, n_levels = grid_bounds(0.0, sd, step)
+        r = prefix_spearman(grid_levels(x, step, lo, n_levels), n_levels, (n,))[0]
+    else:
+        r = spearman(x, jnp.ones(n, jnp.float32), pairwise=False)
     d = debiased_tax(r, jnp.full(r.shape, float(n)))  # less the 1 / (n - 1) of each r^2
     return float(d.nvat), np.asarray(d.vat)
 

@@ -9,6 +9,7 @@ Example:
 
 from vatjax.named.bootstrap import bootstrap as bootstrap
 from vatjax.named.noise_floor import noise_floor as noise_floor
+from vatjax.named.power import power as power
 from vatjax.named.reliability import reliability as reliability
 from vatjax.named.schema import SCHEMA as SCHEMA
 from vatjax.named.schema import conventions as conventions
