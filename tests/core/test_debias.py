@@ -18,7 +18,8 @@ from vatjax.core.tax_intervals import norm_intervals, squared_norm_weights, unif
 
 
 def debiased_reference(x: np.ndarray, include_diagonal: bool = False) -> dict:
-    """VAT(u)^2 = sum_{w != u} (r_uw^2 - 1 / (n_uw - 1)) by loops over scipy's coupling."""
+    """VAT(u)^2 = sum_{w != u} (r_uw^2 - c (1 - 1.715 (r_uw^2 - c))), c = 1 / (n_uw - 1),
+    by loops over scipy's coupling."""
     r = spearman_pairwise(x)
     v = x.shape[1]
     vat_sq = np.zeros(v)
@@ -27,8 +28,8 @@ def debiased_reference(x: np.ndarray, include_diagonal: bool = False) -> dict:
             if u == w:
                 vat_sq[u] += 1.0 if include_diagonal else 0.0
                 continue
-            n_uw = np.sum(~np.isnan(x[:, u]) & ~np.isnan(x[:, w]))
-            vat_sq[u] += r[u, w] ** 2 - 1.0 / (n_uw - 1)
+            c = 1.0 / (np.sum(~np.isnan(x[:, u]) & ~np.isnan(x[:, w])) - 1)
+            vat_sq[u] += r[u, w] ** 2 - c * (1 - 1.715 * (r[u, w] ** 2 - c))
     floor = 1.0 if include_diagonal else 0.0
     return {"vat_sq": vat_sq, "nvat_sq": vat_sq.sum() / v,
             "nvat": np.sqrt(max(vat_sq.sum() / v, floor))}  # fmt: skip

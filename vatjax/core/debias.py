@@ -15,8 +15,10 @@ are present. Hence, with R the coupling, V values and b_uw = 1 / (n_uw - 1):
 
     VAT_d(u)^2 = sum_{w != u} (R_uw^2 - b_uw),  nVAT_d^2 = sum_u VAT_d(u)^2 / V,
 
-unbiased for the population figures when nothing is coupled and biased by O(rho^2 / n)
-otherwise (Var(r) falls below 1 / (n - 1) as |rho| grows). The squares can come out
+unbiased for the population figures when nothing is coupled. As |rho| grows, Var(r) falls
+below 1 / (n - 1) (by 1.715 rho_s^2 / n to first order, David and Mallows 1961), so
+:func:`r_squared_noise` takes c (1 - 1.715 (r^2 - c)) instead of c = 1 / (n - 1): still
+exact in expectation without coupling, and right to first order with it. The squares can come out
 negative; the norms clip them at 0 (at 1 with the diagonal kept), which biases the
 clipped figure upward where the true tax is near 0 (see the intervals, which are built on
 the unclipped squares).
@@ -26,7 +28,7 @@ Example:
     >>> r = jnp.array([[1.0, 0.5], [0.5, 1.0]])
     >>> d = debiased_tax(r, jnp.full((2, 2), 11.0))
     >>> round(float(d.nvat_sq), 3), round(float(d.nvat), 3)
-    (0.15, 0.387)
+    (0.176, 0.419)
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from jaxtyping import Array, Float
 
 from vatjax.core.metrics import gini
 
-__all__ = ["DebiasedTax", "debiased_tax", "pair_counts"]
+__all__ = ["SPEARMAN_VARIANCE_SLOPE", "DebiasedTax", "debiased_tax", "pair_counts",
+           "r_squared_noise"]
 
 
 class DebiasedTax(NamedTuple):
@@ -66,6 +69,25 @@ def pair_counts(x: Float[Array, "*batch scenario value"]) -> Float[Array, "*batc
     return jnp.swapaxes(valid, -1, -2) @ valid
 
 
+SPEARMAN_VARIANCE_SLOPE = 1.715
+"""n Var(r_s) = 1 - 1.5635 rho^2 + O(rho^4) for a bivariate normal (David and Mallows 1961),
+1 - 1.715 rho_s^2 in Spearman's own rho_s (rho^2 = 1.0966 rho_s^2 near 0)."""
+
+
+def r_squared_noise(r, n_pair):
+    """The sampling noise in r^2 of each pair: 1 / (n - 1), exact without coupling (ties
+    included), less its first-order fall with the coupling: c (1 - 1.715 (r^2 - c)), with
+    c = 1 / (n_pair - 1). Unbiased for c wherever E[r^2] = c (no coupling), and for
+    c (1 - 1.715 rho_s^2) to first order otherwise. NaN where a pair has < 2 samples.
+
+    Example:
+        >>> round(float(r_squared_noise(0.0, 11.0)), 4)
+        0.1172
+    """
+    c = jnp.where(n_pair > 1, 1.0 / jnp.where(n_pair > 1, n_pair - 1.0, 1.0), jnp.nan)
+    return c * (1.0 - SPEARMAN_VARIANCE_SLOPE * (jnp.square(r) - c))
+
+
 @partial(jax.jit, static_argnames="include_diagonal")
 def debiased_tax(
     coupling: Float[Array, "*batch value value2"],
@@ -73,11 +95,11 @@ def debiased_tax(
     *,
     include_diagonal: bool = False,
 ) -> DebiasedTax:
-    """VAT(u), nVAT and centralization of ``coupling`` less the noise 1 / (n_pair - 1)
-    of each squared correlation (module docstring); NaN where a pair has < 2 samples."""
+    """VAT(u), nVAT and centralization of ``coupling`` less the noise of each squared
+    correlation (:func:`r_squared_noise`); NaN where a pair has < 2 samples."""
     n = coupling.shape[-1]
     eye = jnp.eye(n, dtype=bool)
-    bias = jnp.where(n_pair > 1, 1.0 / jnp.where(n_pair > 1, n_pair - 1.0, 1.0), jnp.nan)
+    bias = r_squared_noise(coupling, n_pair)
     term = jnp.where(eye, 1.0 if include_diagonal else 0.0, coupling**2 - bias)
     vat_sq = jnp.sum(term, axis=-1)
     nvat_sq = jnp.sum(vat_sq, axis=-1) / n

@@ -179,10 +179,14 @@ def norm_intervals(
     noise = 2 * np.einsum("sp,cp->cs", weights**2, diag_sq)
     # Var(Q) at a true square mu (above the boundary) ~ noise + slope * mu; the slope is a
     # ratio of quadratic forms in r, free of r's scale, so it holds at the noise floor too
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = np.where(raw > 0, signal / raw, 0.0)
     square = boundary + np.einsum("sp,cp->cs", weights, r**2 - bias)
     excess = square - boundary
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(raw > 0, signal / raw, 0.0)
+        # the ratio mixes r's noise (not amplified by Sigma's structure) into both forms;
+        # well above the floor, the noise-free ratio is the better (and larger) one
+        clean = (signal - 2 * noise) / excess
+    slope = np.where(excess > 3 * np.sqrt(noise), np.maximum(slope, clean), slope)
     enough = (k >= min_replicates) & (k >= (1 - max_nan_fraction) * len(reps))
     noise = np.where(enough[:, None], noise, np.nan)
     se = np.sqrt(noise + slope * np.maximum(excess, 0.0))

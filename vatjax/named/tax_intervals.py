@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vatjax.core.debias import pair_counts
+from vatjax.core.debias import pair_counts, r_squared_noise
 from vatjax.core.intervals import intervals
 from vatjax.core.metrics import FLOAT_METRICS, gini, stat_size, unpack
 from vatjax.core.tax_intervals import norm_intervals, squared_norm_weights
@@ -51,7 +51,7 @@ def debiased_block(est, reps, table, x, scale, *, level, include_diagonal, schem
     coupling = unpack(np.asarray(est, np.float64), n_values)["coupling"][..., iu[0], iu[1]]
     rep_coupling = unpack(reps, n_values)["coupling"][..., iu[0], iu[1]]
     n_pair = np.asarray(pair_counts(x), np.float64)[..., iu[0], iu[1]]
-    bias = np.where(n_pair > 1, 1.0 / np.maximum(n_pair - 1.0, 1.0), np.nan)
+    bias = np.asarray(r_squared_noise(coupling, n_pair), np.float64)
     boundary = 1.0 if include_diagonal else 0.0
     tax = norm_intervals(coupling, bias, rep_coupling, weights, level=level, scale=scale,
                          boundary=boundary, max_nan_fraction=max_nan_fraction)  # fmt: skip
