@@ -82,8 +82,9 @@ def compare(
     samples both sides have.
 
     - **Interval** (``stat``: estimate, lower, upper, se): a paired bootstrap, one weight
-      vector per resample for both sides (:func:`vatjax.bootstrap`'s shared weights), so
-      what the two share cancels in the difference. A replicate's squared correlations
+      vector per resample for both sides (:func:`vatjax.bootstrap`'s shared weights: the
+      counts of a multinomial draw over the scenarios, each side keeping those of the
+      shared samples), so what the two share cancels in the difference. A replicate's squared correlations
       carry the sampling noise once more than the sample's (E*[r*^2] ~ r^2 + Var(r)),
       so the replicates of a tax sit above the estimate by about that noise (less the
       part each removes for itself), by an amount that differs between the sides; their

@@ -40,6 +40,7 @@ from vatjax.core.compare import (
 from vatjax.core.debias import debiased_tax, pair_counts
 from vatjax.core.metrics import FLOAT_METRICS, stat_size, unpack
 from vatjax.engine import Cells, evaluate, prepare
+from vatjax.engine.budget import MAX_CHUNK
 
 __all__ = ["paired_bootstrap", "paired_swaps", "side_blocks"]
 
@@ -53,21 +54,27 @@ def _restricted(cells: Cells, side_list) -> Cells:
     return Cells.from_arrays(x, cells.mask[idx], cells.direction[idx])
 
 
+def _enough(devices, n_draws: int, chunk: int) -> list:
+    """No more devices than chunks of draws (a device computes whole chunks; the draws do
+    not depend on the number of devices)."""
+    devices = list(devices) if devices is not None else jax.devices()
+    return devices[: max(1, -(-n_draws // chunk))]
+
+
 def _bucket(count: int) -> int:
-    """A size >= count from 1, 2, 4, 8, then multiples of 8: shapes that recur between
-    calls, so a compiled program serves again."""
-    return 1 << max(count - 1, 0).bit_length() if count <= 8 else -(-count // 8) * 8
+    """A size >= count that recurs between calls, so a compiled program serves again:
+    1, 2, 4, 8, then multiples of 4 up to 32; larger counts as they are (the padding
+    would cost more than a compilation)."""
+    if count <= 8:
+        return 1 << max(count - 1, 0).bit_length()
+    return -(-count // 4) * 4 if count <= 32 else count
 
 
 def side_blocks(sides, n_resamples: int, n_values: int, max_memory: int) -> list[list[int]]:
-    """Sides in blocks for the bootstrap: one mask per block (the shared weights are drawn
-    over it), and at most half the memory bound of replicates per block."""
+    """Sides in blocks for the bootstrap, at most half the memory bound of replicates each."""
     per_side = (n_resamples + 1) * stat_size(FLOAT_METRICS, n_values) * 4 * 3
     size = max(1, (max_memory // 2) // per_side)
-    by_mask: dict[bytes, list[int]] = {}
-    for i, (_, mask) in enumerate(sides):
-        by_mask.setdefault(mask.tobytes(), []).append(i)
-    return [s[j : j + size] for s in by_mask.values() for j in range(0, len(s), size)]
+    return [list(range(j, min(j + size, len(sides)))) for j in range(0, len(sides), size)]
 
 
 def _debiased(gain, coupling, n_pair, include_diagonal):
@@ -80,17 +87,24 @@ def paired_bootstrap(cells: Cells, sides, n_resamples: int, seed: int, *, includ
                      max_memory: int = 2 << 30, devices: Sequence | None = None,
                      advance: Callable[[int], object] | None = None):  # fmt: skip
     """Each side's estimate (S, V + 3) and bootstrap replicates (B, S, V + 3): gain, then
-    debiased nVAT, VAT(u) and centralization. Resample b draws one weight vector over a
-    block's samples for all its sides (``fold_in(key(seed), b)``). Replicates are debiased
-    for the sample's noise and their own (twice 1 / (n - 1) per squared correlation)."""
+    debiased nVAT, VAT(u) and centralization. Resample b draws one weight vector (counts)
+    over the scenarios any side has, ``fold_in(key(seed), b)``, for every side (the
+    engine's shared weights): both sides of a pair, restricted to the same samples, get
+    the same weights. Where every side has the same samples this is the multinomial
+    bootstrap of those samples. Replicates are debiased for the sample's noise and their
+    own (twice 1 / (n - 1) per squared correlation)."""
     n_values = cells.x.shape[-1]
+    devices = _enough(devices, n_resamples + 1, MAX_CHUNK)
     est = np.full((len(sides), n_values + 3), np.nan)
     reps = np.full((n_resamples, len(sides), n_values + 3), np.nan, np.float32)
-    for block in side_blocks(sides, n_resamples, n_values, max_memory):
-        padded = block + block[:1] * (_bucket(len(block)) - len(block))  # repeats: dropped
+    blocks = side_blocks(sides, n_resamples, n_values, max_memory)
+    union = np.any([m for _, m in sides], axis=0)
+    width = _bucket(len(blocks[0]))  # one shape for every block: one compiled program
+    for block in blocks:
+        padded = block + block[:1] * (width - len(block))  # repeats: dropped
         sub = _restricted(cells, [sides[i] for i in padded])
         engine = prepare(sub, seed=seed, n_reps_total=n_resamples + 1, shared=True,
-                         union=sides[block[0]][1], include_diagonal=include_diagonal,
+                         union=union, include_diagonal=include_diagonal,
                          groups=np.where(sub.present, 0, -1), max_memory=max_memory,
                          devices=devices)  # fmt: skip
         point = evaluate(engine, "jackknife", np.array([-1]))
@@ -135,7 +149,7 @@ def paired_swaps(cells: Cells, sides, pair_sides: np.ndarray, n_permutations: in
     levels = _uses_levels(sub.x)
     per_pair = 2 * n_values * n * (2 if levels else 4 * CHUNK)
     size = max(1, (max_memory // 8) // per_pair)
-    devices = list(devices) if devices is not None else jax.devices()
+    devices = _enough(devices, n_permutations + 1, CHUNK)
     for start in range(0, len(pair_sides), size):
         block = pair_sides[start : start + size]
         real = len(block)
