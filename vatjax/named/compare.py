@@ -3,13 +3,45 @@ interventions of a model (or two models under an intervention), on the samples b
 have, with a paired bootstrap interval, a paired permutation (swap) test, BH q-values over
 the pairs, and HELM-style tie groups.
 
+- **Interval** (``stat``: estimate, lower, upper, se): a paired bootstrap, one weight
+  vector per resample for both sides (:func:`vatjax.bootstrap`'s shared weights: the
+  counts of a multinomial draw over the scenarios, each side keeping those of the shared
+  samples), so what the two share cancels in the difference. A replicate's squared
+  correlations carry the sampling noise once more than the sample's (E*[r*^2] ~ r^2 +
+  Var(r)), so the replicates of a tax sit above the estimate by about that noise, an
+  amount that differs between the sides; their raw percentiles would centre the interval
+  on that shifted figure, not on the estimate (and the basic interval, 2 estimate - q,
+  would move it as far the other way). The replicates are therefore debiased for the
+  sample's noise and their own, and the interval is re-centred: the percentiles of the
+  replicate differences moved so their mean sits on the estimated difference (the spread
+  and shape are the bootstrap's, the centre the debiased estimate's). ``se`` is their sd.
+- **p** (``<metric>_p``): a paired permutation test (:mod:`vatjax.core.compare`): per
+  sample, a's and b's shift vectors are swapped with probability 1/2 (for the tax each
+  side is centred per value on the shared samples first; for Gain it is a sign flip of the
+  paired per-sample gains); p = (1 + #{|T*| >= |T|}) / (1 + P), with T the observed
+  difference and T* a swap's, computed the same way (the arms' own midranks). Where
+  both arms' debiased tax is clipped at 0, T* = 0, so the test is conservative there.
+- **q** (``<metric>_q``): Benjamini-Hochberg over the pairs of each model (by
+  intervention) or intervention (by model), per metric (and per value for VAT(u)). With m
+  pairs, a lone difference needs p <= alpha / m, so n_permutations >= m / alpha (1,320 for
+  the 66 pairs of 12 interventions at alpha 0.05) to be found at all.
+- **Tie groups** (``rank``, ``tie_group``): within each model (intervention), the items
+  are ranked by their debiased nVAT on all their samples (rank 1: the lowest tax).
+  Walking down the ranking, an item joins the group of the group's best item unless
+  their difference in debiased nVAT has q < alpha; then it starts a new group
+  (HELM-style). -1 where an item has no data.
+
+Cost: the bootstrap is the engine's, per side and resample; a permutation costs, per
+pair, an int8 product for the level counts (shared by the pairs of a side), two gathers
+of V x N midranks and two V x V covariance products (``benchmarks/bench_compare.py``).
+
 Example:
     >>> import numpy as np, vatjax
     >>> from vatjax.named.simulated import shifts_array
-    >>> x = np.random.default_rng(0).integers(-2, 3, (3, 40, 10)) / 2
+    >>> x = np.random.default_rng(0).integers(-2, 3, (2, 30, 10)) / 2
     >>> ds = vatjax.compare(shifts_array(x), n_resamples=50, n_permutations=50, quiet=True)
-    >>> ds["nvat_debiased"].dims, list(ds["a"].values)
-    (('stat', 'model', 'pair'), ['study-0', 'study-0', 'study-1'])
+    >>> ds["nvat_debiased"].dims, ds["pair"].values.tolist()
+    (('stat', 'model', 'pair'), ['study-0 - study-1'])
 """
 
 from __future__ import annotations
@@ -76,36 +108,11 @@ def compare(
 ) -> xr.Dataset:
     """Differences a - b in Gain, debiased nVAT, VAT(u) and centralization, paired.
 
-    ``by="intervention"`` compares two interventions of each model; ``by="model"`` two
-    models under each intervention. With ``a`` and ``b`` omitted every pair of the table
-    is compared (dim ``pair``, coords ``a`` and ``b``). Each comparison uses only the
-    samples both sides have.
-
-    - **Interval** (``stat``: estimate, lower, upper, se): a paired bootstrap, one weight
-      vector per resample for both sides (:func:`vatjax.bootstrap`'s shared weights: the
-      counts of a multinomial draw over the scenarios, each side keeping those of the
-      shared samples), so what the two share cancels in the difference. A replicate's squared correlations
-      carry the sampling noise once more than the sample's (E*[r*^2] ~ r^2 + Var(r)),
-      so the replicates of a tax sit above the estimate by about that noise (less the
-      part each removes for itself), by an amount that differs between the sides; their
-      raw percentiles would centre the interval on that shifted figure, not on the
-      estimate. The replicates are therefore debiased for the sample's noise and their
-      own, and the interval is re-centred: the percentiles of the replicate differences
-      moved so their mean sits on the estimated difference (the spread and shape are the
-      bootstrap's, the centre the debiased estimate's). ``se`` is their sd.
-    - **p** (``<metric>_p``): a paired permutation test, :mod:`vatjax.core.compare`: per
-      sample a's and b's shift vectors are swapped with probability 1/2 (for the tax each
-      side centred per value on the shared samples first; for Gain a sign flip of the
-      paired per-sample gains), p = (1 + #{|T*| >= |T|}) / (1 + P).
-    - **q** (``<metric>_q``): Benjamini-Hochberg over the pairs of each model (by
-      intervention) or intervention (by model), per metric (and per value for VAT(u)).
-      With m pairs a lone difference needs p <= alpha / m, so n_permutations >= m /
-      alpha (1,320 for the 66 pairs of 12 interventions at alpha 0.05) to be found at all.
-    - **Tie groups** (``rank``, ``tie_group``): within each model (intervention), items
-      are ranked by their debiased nVAT (rank 1: the lowest tax, on all their samples);
-      walking down the ranking, an item joins the group of the group's best item unless
-      their difference in debiased nVAT has q < alpha, in which case it starts a new
-      group (HELM-style). -1 where an item has no data.
+    ``by="intervention"`` compares two interventions of each model, ``by="model"`` two
+    models under each intervention; with ``a`` and ``b`` omitted, every pair of the table
+    (dim ``pair``, coords ``a`` and ``b``). Each comparison uses only the samples both
+    sides have. The interval, the permutation test, the q-values and the tie groups are
+    described in the module docstring (:mod:`vatjax.named.compare`).
 
     Args:
         shifts: from :func:`vatjax.shifts` (value or micro_value level).
@@ -363,7 +370,7 @@ def pairs_table(ds: xr.Dataset) -> pd.DataFrame:
         >>> import numpy as np, vatjax
         >>> from vatjax.named.simulated import shifts_array
         >>> x = np.random.default_rng(2).integers(-2, 3, (2, 30, 10)) / 2
-        >>> t = pairs_table(vatjax.compare(shifts_array(x), n_resamples=20, n_permutations=20,
+        >>> t = pairs_table(vatjax.compare(shifts_array(x), n_resamples=50, n_permutations=50,
         ...                                quiet=True))
         >>> list(t.columns[:4])
         ['model', 'a', 'b', 'n_shared']

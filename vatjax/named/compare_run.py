@@ -8,12 +8,12 @@ sides of a pair have the same mask.
 Example:
     >>> import numpy as np
     >>> from vatjax.engine import Cells
-    >>> x = np.random.default_rng(0).integers(-2, 3, (2, 20, 3)) / 2
-    >>> cells = Cells.from_arrays(x, np.eye(3, dtype=bool)[:2], np.ones(2))
+    >>> x = np.random.default_rng(0).integers(-2, 3, (2, 30, 10)) / 2
+    >>> cells = Cells.from_arrays(x, np.eye(10, dtype=bool)[:2], np.ones(2))
     >>> sides = [(0, cells.present[0]), (1, cells.present[1])]
-    >>> est, reps = paired_bootstrap(cells, sides, 5, 0)
-    >>> est.shape, reps.shape  # gain, nvat, vat(3), centralization
-    ((2, 6), (5, 2, 6))
+    >>> est, reps = paired_bootstrap(cells, sides, 50, 0)
+    >>> est.shape, reps.shape  # gain, nvat, vat(10), centralization
+    ((2, 13), (50, 2, 13))
 """
 
 from __future__ import annotations
