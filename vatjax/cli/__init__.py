@@ -1,6 +1,7 @@
 """The ``vatjax`` command line: every command, the demo pipeline and the report.
 
 One module per command group (:mod:`~vatjax.cli.vat`: simulate and vat;
+:mod:`~vatjax.cli.compare`;
 :mod:`~vatjax.cli.demo`: demo and report; :mod:`~vatjax.cli.fit`;
 :mod:`~vatjax.cli.collect`), what they share in :mod:`~vatjax.cli.common`, the pipeline in
 :mod:`~vatjax.cli.pipeline`, the report in :mod:`~vatjax.cli.report` and
@@ -24,6 +25,7 @@ import typer
 
 from vatjax.cli.collect import collect_command
 from vatjax.cli.common import friendly_errors
+from vatjax.cli.compare import compare_command
 from vatjax.cli.demo import demo_command, report_command
 from vatjax.cli.fit import fit_command
 from vatjax.cli.power import power_command
@@ -43,6 +45,7 @@ app = typer.Typer(
 for _name, _command in (
     ("simulate", simulate_command),
     ("vat", vat_command),
+    ("compare", compare_command),
     ("demo", demo_command),
     ("report", report_command),
     ("collect", collect_command),

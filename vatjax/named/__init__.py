@@ -8,6 +8,8 @@ Example:
 """
 
 from vatjax.named.bootstrap import bootstrap as bootstrap
+from vatjax.named.compare import compare as compare
+from vatjax.named.compare import pairs_table as pairs_table
 from vatjax.named.noise_floor import noise_floor as noise_floor
 from vatjax.named.power import power as power
 from vatjax.named.reliability import reliability as reliability
