@@ -128,7 +128,8 @@ def brute_tax(x, include_diagonal=False):
     r = spearman_pairwise(x)
     keep = ~np.isnan(x)
     n_pair = keep.T.astype(float) @ keep
-    sq = r**2 - 1 / (n_pair - 1)
+    c = 1 / (n_pair - 1)
+    sq = r**2 - c * (1 - 1.715 * (r**2 - c))  # vatjax.core.debias.r_squared_noise
     np.fill_diagonal(sq, 1.0 if include_diagonal else 0.0)
     floor = 1.0 if include_diagonal else 0.0
     vat = np.sqrt(np.maximum(sq.sum(1), floor))
