@@ -1,7 +1,8 @@
 """The whole pipeline on the embedded default study: what ``vatjax demo`` runs.
 
-simulate -> judgments -> VAT metrics -> bootstrap -> noise floor -> Bayesian fit (the
-``mvn-marginal`` model on every cell) -> report, every result saved in one folder under the
+simulate -> judgments -> VAT metrics -> bootstrap -> noise floor -> paired comparisons ->
+power (the study as its own pilot) -> Bayesian fit (the ``mvn-marginal`` model on every
+cell) -> report, every result saved in one folder under the
 names of :data:`vatjax.cli.results.RESULT_FILES` (what :mod:`vatjax.cli.report` reads),
 plus ``provenance.json``. The defaults are the paper's size: 4 models x 12 interventions x
 9,002 scenarios x 56 micro-values (26 million ratings).
@@ -34,7 +35,15 @@ import pandas as pd
 from vatjax.cli.report import with_above_floor, write_report
 from vatjax.cli.results import RESULT_FILES
 from vatjax.data import atomic_path, load_judgments, save, shifts, simulate_study, write_table
-from vatjax.named import bootstrap, metrics_table, noise_floor, uncertainty_table, vat
+from vatjax.named import (
+    bootstrap,
+    compare,
+    metrics_table,
+    noise_floor,
+    power,
+    uncertainty_table,
+    vat,
+)
 
 __all__ = ["FIT_MODEL", "DemoResult", "file_sha256", "run_demo"]
 
@@ -121,6 +130,40 @@ def _provenance(judgments_path: Path, settings: dict, timings: dict) -> dict:
     }
 
 
+POWER_N = (80, 250, 1000, 3000, 9002)
+"""The sample sizes of the demo's power analysis."""
+
+
+def _power_pilot(delta, result):
+    """The demo's pilot for :func:`vatjax.power`: the first model's cell with the median
+    debiased nVAT, and the other strategy on its target with the most different gain."""
+    first = result.isel(model=0)
+    order = first["nvat_debiased"].to_series().sort_values()
+    a = order.index[len(order) // 2]
+    same = [i for i in first["intervention"].values
+            if i != a and first["target"].sel(intervention=i) == first["target"].sel(intervention=a)]  # fmt: skip
+    pick = [a]
+    if same:
+        gaps = [abs(float(first["gain"].sel(intervention=i) - first["gain"].sel(intervention=a)))
+                for i in same]  # fmt: skip
+        pick.append(same[int(max(range(len(same)), key=gaps.__getitem__))])
+    return delta.isel(model=[0]).sel(intervention=pick)
+
+
+def _inference(delta, result, files, paths, timed: _Steps, *, seed, n_resamples,
+               n_permutations, quiet):  # fmt: skip
+    """Paired comparisons of every model's interventions, and a power analysis with the
+    study itself as the pilot; saved as compare.nc and power.nc."""
+    with timed("compare", f"paired comparisons: every pair of interventions per model, "
+               f"{n_resamples} resamples, {n_permutations} permutations"):  # fmt: skip
+        cmp = compare(delta, n_resamples=n_resamples, n_permutations=n_permutations,
+                      seed=seed, quiet=quiet)  # fmt: skip
+        paths["compare"] = save(cmp, files["compare"])
+    with timed("power", f"power: {len(POWER_N)} sample sizes x 1,000 simulated studies"):
+        pw = power(list(POWER_N), pilot=_power_pilot(delta, result), seed=seed)
+        paths["power"] = save(pw, files["power"])
+
+
 TRUTH_DRAWS = 100_000
 """Fresh samples behind the demo's Monte Carlo truth: its own sd is then a third of a
 9,002-sample posterior's (with the simulator's default 10,000, about the same size)."""
@@ -176,6 +219,8 @@ def run_demo(
     with timed("noise_floor", f"noise floor: {n_permutations} permutations"):
         null = noise_floor(delta, n_permutations=n_permutations, seed=seed, quiet=quiet)
         paths["noise_floor"] = save(null, files["noise_floor"])
+    _inference(delta, result, files, paths, timed, seed=seed, n_resamples=n_resamples,
+               n_permutations=n_permutations, quiet=quiet)  # fmt: skip
     table = with_above_floor(uncertainty_table(metrics_table(result), boot, null))
     paths["table"] = write_table(table, files["table"])
     settings = {"seed": seed, "n_resamples": n_resamples, "n_permutations": n_permutations}

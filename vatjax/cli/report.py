@@ -2,10 +2,11 @@
 
 A report is built from saved results in one folder, under the names of
 :data:`vatjax.cli.results.RESULT_FILES` (what ``vatjax demo`` writes): ``vat.nc``
-(required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc`` and ``provenance.json``
-(each optional; a missing one is said so in its section), and ``truth.nc`` (the
-simulator's; its section appears only when it is there). The figures are drawn by
-:mod:`vatjax.cli.figures`.
+(required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc``, ``compare.nc``,
+``power.nc``, ``reliability.nc`` and ``provenance.json`` (each optional; a missing one is
+said so in its section), and ``truth.nc`` (the simulator's; its section appears only when
+it is there). The figures are drawn by :mod:`vatjax.cli.figures`, the inference sections
+by :mod:`vatjax.cli.report_inference`, the truth's by :mod:`vatjax.cli.report_truth`.
 
 Example:
     >>> import tempfile, vatjax
@@ -36,6 +37,7 @@ from vatjax.cli.figures import (
     heatmaps,
     posterior,
 )
+from vatjax.cli.report_inference import comparisons_section, power_section, reliability_section
 from vatjax.cli.report_truth import truth_section
 from vatjax.cli.results import RESULT_FILES, read_results
 from vatjax.data import atomic_path
@@ -54,10 +56,13 @@ __all__ = [
 SECTIONS = (
     "VAT table",
     "Gain-nVAT frontier",
+    "Paired comparisons",
     "Coupling heatmaps",
     "VAT on the circumplex",
     "Posterior shifts",
     "Diagnostics",
+    "Power and sample size",
+    "Judge reliability",
     "Simulator's truth",
     "Provenance",
 )
@@ -240,10 +245,13 @@ def build_sections(results: dict) -> list[Section]:
     return [
         _vat_table(results),
         frontier(results),
+        comparisons_section(results),
         heatmaps(results),
         circumplex(results),
-        _missing(SECTIONS[4]) if post is None else posterior(post),
-        _missing(SECTIONS[5]) if post is None else diagnostics(post),
+        _missing(SECTIONS[5]) if post is None else posterior(post),
+        _missing(SECTIONS[6]) if post is None else diagnostics(post),
+        power_section(results),
+        reliability_section(results),
         *([truth_section(results)] if results.get("truth") is not None else []),
         _provenance(results),
     ]

@@ -6,7 +6,7 @@
 Example:
     >>> RESULT_FILES["vat"], RESULT_FILES["provenance"]
     ('vat.nc', 'provenance.json')
-    >>> SAVED_RESULTS
+    >>> SAVED_RESULTS[:5]
     ('vat', 'bootstrap', 'noise_floor', 'posterior', 'truth')
 """
 
@@ -29,12 +29,17 @@ RESULT_FILES = {
     "noise_floor": "noise_floor.nc",
     "table": "vat.csv",
     "posterior": "posterior.nc",
+    "compare": "compare.nc",
+    "power": "power.nc",
+    "reliability": "reliability.nc",
     "provenance": "provenance.json",
     "report": "report.html",
 }
 """Result name -> file name in a results folder."""
 
-SAVED_RESULTS = ("vat", "bootstrap", "noise_floor", "posterior", "truth")
+SAVED_RESULTS = (
+    "vat", "bootstrap", "noise_floor", "posterior", "truth", "compare", "power", "reliability"
+)
 """The saved (netCDF) results a report reads; ``vat`` is required, the others optional
 (``truth`` is the simulator's ground truth, which ``vatjax demo`` writes)."""
 
