@@ -103,3 +103,14 @@ def stage(what: str) -> Iterator[None]:
     err_console.print(
         f"[dim]{what}: done in {time.perf_counter() - start:.1f} s[/]", highlight=False
     )
+
+
+def write_result(result, table: pd.DataFrame, out) -> None:
+    """Write a command's result: every variable to .nc, or its table to .csv/.json."""
+    from vatjax.data import save, write_table
+
+    if out.suffix.lower() in (".nc", ".nc4"):
+        save(result, out)
+    else:
+        write_table(table, out)
+    console.print(f"results written to {out}")

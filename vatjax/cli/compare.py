@@ -17,8 +17,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from vatjax.cli.common import console, parse_scale, print_table, stage
-from vatjax.data import load_judgments, save, shifts, write_table
+from vatjax.cli.common import parse_scale, print_table, stage, write_result
+from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
 
 __all__ = ["compare_command"]
@@ -129,8 +129,4 @@ def compare_command(
     print_table(ties.rename(columns={"item_nvat_debiased": "nVAT_d"}),
                 f"Tie groups by debiased nVAT (q >= {alpha:g} from the group's best)")  # fmt: skip
     if out is not None:
-        if out.suffix.lower() in (".nc", ".nc4"):
-            save(result, out)
-        else:
-            write_table(table, out)
-        console.print(f"results written to {out}")
+        write_result(result, table, out)

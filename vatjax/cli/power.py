@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import pandas as pd
 import typer
 import xarray as xr
 
-from vatjax.cli.common import console, print_table, split_names, stage
-from vatjax.data import load_judgments, save, shifts, write_table
+from vatjax.cli.common import console, print_table, split_names, stage, write_result
+from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
 
 __all__ = ["FLAGS", "power_command"]
@@ -143,12 +142,5 @@ def power_command(
     for line in _summary(ds):
         console.print(line, highlight=False)
     if out is not None:
-        _write(ds, table, out)
+        write_result(ds, table, out)
 
-
-def _write(ds: xr.Dataset, table: pd.DataFrame, out: Path) -> None:
-    if out.suffix.lower() in (".nc", ".nc4"):
-        save(ds, out)
-    else:
-        write_table(table, out)
-    console.print(f"results written to {out}")

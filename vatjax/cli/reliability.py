@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from vatjax.cli.common import console, parse_scale, print_table, stage
-from vatjax.data import load_judgments, save, write_table
+from vatjax.cli.common import console, parse_scale, print_table, stage, write_result
+from vatjax.data import load_judgments
 from vatjax.data.table import cell_text, read_table
 from vatjax.errors import VatInputError
 from vatjax.named.reliability import reliability, reliability_table
@@ -110,8 +110,4 @@ def reliability_command(
     print_table(_shown(table), f"Judge reliability (test-retest) of {file.name}")
     console.print(f"judge noise: {result.attrs['judge_noise_shifts']}", highlight=False)
     if out is not None:
-        if out.suffix.lower() in (".nc", ".nc4"):
-            save(result, out)
-        else:
-            write_table(table, out)
-        console.print(f"results written to {out}")
+        write_result(result, table, out)

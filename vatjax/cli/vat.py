@@ -11,11 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
-import xarray as xr
 
-from vatjax.cli.common import console, parse_scale, print_table, stage
+from vatjax.cli.common import console, parse_scale, print_table, stage, write_result
 from vatjax.data import load_judgments, save, shifts, simulate_study, write_table
 from vatjax.named import metrics_table, vat
 
@@ -45,14 +43,6 @@ def simulate_command(
     truth = out.with_name(out.stem + "-truth.nc")
     save(study.truth, truth)
     console.print(f"wrote {len(study.table):,} ratings to {out} and the ground truth to {truth}")
-
-
-def _write_result(result: xr.Dataset, table: pd.DataFrame, out: Path) -> None:
-    if out.suffix.lower() in (".nc", ".nc4"):
-        save(result, out)
-    else:
-        write_table(table, out)
-    console.print(f"results written to {out}")
 
 
 def vat_command(
@@ -111,4 +101,4 @@ def vat_command(
         result = results_dataset(result, boot, null)
     print_table(table, f"Value Alignment Tax of {file.name}")
     if out is not None:
-        _write_result(result, table, out)
+        write_result(result, table, out)
