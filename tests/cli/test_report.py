@@ -51,7 +51,8 @@ FIGURES = {
     "Posterior shifts",
     "Simulator's truth",
 }
-TABLES = {"VAT table", "Posterior shifts", "Diagnostics", "Simulator's truth", "Provenance"}
+TABLES = {"VAT table", "Paired comparisons", "Posterior shifts", "Diagnostics",
+          "Power and sample size", "Simulator's truth", "Provenance"}
 
 
 @pytest.mark.slow
