@@ -90,6 +90,18 @@ def test_unified_interval_has_its_coverage_at_every_mu(level):
     assert lo[x <= 1.2].max() == 0.0 and lo[-1] > 0
 
 
+def test_the_grid_inversion_with_a_constant_sd_is_the_unified_interval():
+    """norm_intervals' inversion (sd growing with mu) reduces to unified_bounds when the
+    variance does not grow: the path the bootstrap takes, against the tested table."""
+    from vatjax.core.tax_intervals import _invert
+
+    x = np.linspace(-3, 8, 45)
+    lo, hi = _invert(x, np.ones_like(x), np.zeros_like(x), 0.9)
+    want_lo, want_hi = unified_bounds(x, 0.9)
+    np.testing.assert_allclose(lo, want_lo, atol=0.03)
+    np.testing.assert_allclose(hi, want_hi, atol=0.03)
+
+
 def test_norm_intervals_cells_are_independent_and_bounds_order():
     rng = np.random.default_rng(5)
     pairs, a = squared_norm_weights(5)

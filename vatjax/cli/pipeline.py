@@ -144,9 +144,9 @@ def _power_pilot(delta, result):
             if i != a and first["target"].sel(intervention=i) == first["target"].sel(intervention=a)]  # fmt: skip
     pick = [a]
     if same:
-        gaps = [abs(float(first["gain"].sel(intervention=i) - first["gain"].sel(intervention=a)))
-                for i in same]  # fmt: skip
-        pick.append(same[int(max(range(len(same)), key=gaps.__getitem__))])
+        gain = first["gain"]
+        gaps = abs(gain.sel(intervention=same) - gain.sel(intervention=a)).values
+        pick.append(same[int(gaps.argmax())])
     return delta.isel(model=[0]).sel(intervention=pick)
 
 

@@ -104,7 +104,6 @@ def debiased_tax(
     vat_sq = jnp.sum(term, axis=-1)
     nvat_sq = jnp.sum(vat_sq, axis=-1) / n
     floor = 1.0 if include_diagonal else 0.0
-    vat = jnp.sqrt(jnp.maximum(vat_sq, floor))
-    vat = jnp.where(jnp.isnan(vat_sq), jnp.nan, vat)
-    nvat = jnp.where(jnp.isnan(nvat_sq), jnp.nan, jnp.sqrt(jnp.maximum(nvat_sq, floor)))
+    vat = jnp.sqrt(jnp.maximum(vat_sq, floor))  # maximum keeps a NaN square NaN
+    nvat = jnp.sqrt(jnp.maximum(nvat_sq, floor))
     return DebiasedTax(vat_sq, nvat_sq, vat, nvat, gini(vat))

@@ -15,12 +15,14 @@ the second term's off-diagonal entries being second order (0 without coupling).
 
 Sigma, the covariance of the coupling entries, is what resampling estimates well under
 every scheme (bootstrap, Bayesian bootstrap, and subsampling rescaled by m / (n - m)).
-Plugging r for rho adds 4 sum a_p^2 Sigma_pp^2 on average, which is taken out; the
-variance never goes below its pure-noise part. The interval for the square is then the
-unified (Feldman-Cousins) interval of a normal mean bounded below (by 0, or by the
+The variance is modelled as noise + slope mu in the true square mu: the noise term from
+the diagonal, the slope from the first term (plugging r for rho adds
+4 sum a_p^2 Sigma_pp^2 on average, which is taken out). The interval for the square is
+then the unified (Feldman-Cousins) interval of a normal mean bounded below (by 0, or by the
 diagonal's 1 with ``include_diagonal``): it has its nominal coverage at the boundary as
-well as away from it, where a clipped or percentile interval over- or under-covers. The
-norm's interval is the square root of the square's.
+well as away from it, where a clipped or percentile interval over- or under-covers; it is
+inverted on a grid of mu with the sd at each mu, so a low estimate does not shorten it.
+The norm's interval is the square root of the square's.
 
 Example:
     >>> lo, hi = unified_bounds(np.array([0.0, 5.0]), 0.9)
@@ -141,7 +143,7 @@ def norm_intervals(
 
     Args:
         r: (cell, pair) the coupling entries of the sample.
-        bias: (cell, pair) their noise 1 / (n_pair - 1).
+        bias: (cell, pair) their noise (:func:`vatjax.core.debias.r_squared_noise`).
         reps: (replicate, cell, pair) the same entries on each resample; a replicate with
             a NaN entry is left out for that cell.
         weights: (stat, pair) from :func:`squared_norm_weights`.
@@ -192,7 +194,6 @@ def norm_intervals(
     se = np.sqrt(noise + slope * np.maximum(excess, 0.0))
     lo, hi = _invert(excess, noise, slope, level)
     lower, upper = np.sqrt(boundary + lo), np.sqrt(boundary + hi)
-    estimate = np.sqrt(np.maximum(square, boundary))
-    estimate = np.where(np.isnan(square), np.nan, estimate)
+    estimate = np.sqrt(np.maximum(square, boundary))  # maximum keeps a NaN square NaN
     return {"square": square, "se_square": se, "estimate": estimate, "lower": lower,
             "upper": upper, "replicates": k}  # fmt: skip
