@@ -21,6 +21,7 @@ from vatjax.bayes.presets import DEFAULT_PRESET, Preset, default_preset, load_pr
 from vatjax.bayes.sampling import Draws, numpyro_promotion, tree_attrs_common, use_host_devices
 from vatjax.core.metrics import vat_from_coupling
 from vatjax.errors import VatInputError
+from vatjax.named.progress import progress_bar
 
 __all__ = ["fit_data", "fit_marginal", "preset_for", "prior_vat"]
 
@@ -105,16 +106,20 @@ def _sample(data: MarginalData, preset: Preset, s: dict, seed: int, progress: bo
     cells = {k: v.reshape(-1, 1, 1, *v.shape[2:]) for k, v in data.arrays().items()}
     model = functools.partial(marginal_model, priors=preset.priors)
 
-    def report(done, total):
-        if progress:
-            print(f"  NUTS {done}/{total} iterations ({s['chains']} chains x "
-                  f"{int(np.prod(lead))} cells)", flush=True)  # fmt: skip
+    what = f"NUTS, {s['chains']} chains x {int(np.prod(lead))} cells at once: iterations"
+    bar, advance = progress_bar(not progress, s["warmup"] + s["draws"], what)
+    seen = [0]
+
+    def report(done, _total):
+        advance(done - seen[0])
+        seen[0] = done
 
     use_host_devices(s["chains"])
-    out = sample_cells(model, cells, chains=s["chains"], warmup=s["warmup"],
-                       draws=s["draws"], key=jax.random.key(seed),
-                       target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
-                       on_progress=report)  # fmt: skip
+    with bar:
+        out = sample_cells(model, cells, chains=s["chains"], warmup=s["warmup"],
+                           draws=s["draws"], key=jax.random.key(seed),
+                           target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
+                           on_progress=report)  # fmt: skip
     samples = {k: v.reshape(*v.shape[:2], *lead, *v.shape[5:]) for k, v in out.samples.items()}
     stats = {k: v.reshape(*v.shape[:2], *lead) for k, v in out.stats.items()}
     return samples, stats

@@ -1,6 +1,7 @@
 """The ``vatjax`` command line: every command, the demo pipeline and the report.
 
 One module per command group (:mod:`~vatjax.cli.vat`: simulate and vat;
+:mod:`~vatjax.cli.analyze` (the analysis itself in :mod:`~vatjax.cli.analysis`);
 :mod:`~vatjax.cli.compare`;
 :mod:`~vatjax.cli.demo`: demo and report; :mod:`~vatjax.cli.fit`;
 :mod:`~vatjax.cli.collect`), what they share in :mod:`~vatjax.cli.common`, the pipeline in
@@ -20,11 +21,14 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 
 import typer
+from rich.markup import escape
 
+from vatjax.cli.analyze import analyze_command
 from vatjax.cli.collect import collect_command
-from vatjax.cli.common import friendly_errors
+from vatjax.cli.common import err_console, friendly_errors
 from vatjax.cli.compare import compare_command
 from vatjax.cli.demo import demo_command, report_command
 from vatjax.cli.fit import fit_command
@@ -40,11 +44,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: R[u,u] and :LABEL: are not markup
 )
 
 for _name, _command in (
     ("simulate", simulate_command),
     ("vat", vat_command),
+    ("analyze", analyze_command),
     ("compare", compare_command),
     ("demo", demo_command),
     ("report", report_command),
@@ -56,13 +62,20 @@ for _name, _command in (
     app.command(_name)(friendly_errors(_command))
 
 
+def _plain_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning as a message, ``warning: ...`` on stderr, without its source line."""
+    err_console.print(f"warning: {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``vatjax`` script (and of ``python -m vatjax.cli``).
 
     The resampling shards over devices and the chains of a fit run one per device, so
     JAX is asked for one CPU device per core before its backend starts (a device count
     already in ``XLA_FLAGS`` wins; results do not depend on the number of devices).
+    Warnings print as messages, without the source path and line.
     """
+    warnings.showwarning = _plain_warning
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_force_host_platform_device_count" not in flags:
         count = f"--xla_force_host_platform_device_count={os.cpu_count() or 1}"

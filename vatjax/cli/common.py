@@ -1,4 +1,4 @@
-"""What every command shares: the two consoles, the error guard, table printing, parsing.
+"""What every command shares: the consoles, the error guard, stages, parsing, output checks.
 
 Example:
     >>> parse_scale("1,7")
@@ -11,30 +11,41 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from vatjax.errors import VatInputError
 
 __all__ = [
+    "RESULT_SUFFIXES",
+    "Stages",
+    "check_folder",
+    "check_out",
     "console",
     "err_console",
     "friendly_errors",
     "parse_scale",
-    "print_table",
     "split_names",
     "stage",
 ]
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+def _width(stream) -> int | None:
+    """The console's width: the terminal's (or $COLUMNS), else 200 for logs and pipes."""
+    return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 200
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
 def friendly_errors[F: Callable](func: F) -> F:
@@ -65,16 +76,6 @@ def friendly_errors[F: Callable](func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def print_table(table: pd.DataFrame, title: str) -> None:
-    """Print a table (floats to 3 decimals) on the console with rich."""
-    out = Table(title=title, show_lines=False)
-    for col in table.columns:
-        out.add_column(col, justify="right" if table[col].dtype.kind in "fiu" else "left")
-    for row in table.itertuples(index=False):
-        out.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    console.print(out)
-
-
 def parse_scale(text: str) -> tuple[int, int]:
     """The rating scale of ``--scale LOW,HIGH``; a bad one is a :class:`VatInputError`."""
     try:
@@ -89,20 +90,44 @@ def split_names(text: str | None) -> list[str] | None:
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
-@contextlib.contextmanager
-def stage(what: str) -> Iterator[None]:
-    """One progress line per stage of a long command, on stderr: what, then its wall time.
+class Stages:
+    """A command's stages, one line each on stdout once done: what ran and its wall time.
+
+    While a stage runs, a terminal shows a spinner (``spinner=False`` for a stage that
+    draws its own progress bar); warnings raised inside it print after its line as
+    ``warning: message`` on stderr (no source path). ``seconds`` keeps each stage's time.
 
     Example:
-        >>> with stage("nothing"):
+        >>> stages = Stages()
+        >>> with stages("nothing", name="idle"):
         ...     pass
+        nothing: 0.0 s
+        >>> list(stages.seconds)
+        ['idle']
     """
-    err_console.print(f"[dim]{what} ...[/]", highlight=False)
-    start = time.perf_counter()
-    yield
-    err_console.print(
-        f"[dim]{what}: done in {time.perf_counter() - start:.1f} s[/]", highlight=False
-    )
+
+    def __init__(self, *, quiet: bool = False):
+        self.quiet = quiet
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, what: str, *, name: str | None = None, spinner: bool = True):
+        live = spinner and not self.quiet and console.is_terminal
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            with console.status(what) if live else contextlib.nullcontext():
+                yield
+        took = time.perf_counter() - start
+        self.seconds[name or what] = round(took, 2)
+        if not self.quiet:
+            console.print(f"{what}: {took:.1f} s", highlight=False, soft_wrap=True)
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            err_console.print(f"warning: {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def stage(what: str, *, spinner: bool = True):
+    """One stage of a simple command (see :class:`Stages`)."""
+    return Stages()(what, spinner=spinner)
 
 
 def write_result(result, table: pd.DataFrame, out) -> None:
@@ -114,3 +139,39 @@ def write_result(result, table: pd.DataFrame, out) -> None:
     else:
         write_table(table, out)
     console.print(f"results written to {out}")
+
+
+RESULT_SUFFIXES = (".nc", ".nc4", ".csv", ".json", ".jsonl", ".parquet")
+"""What ``--out`` of a table-making command accepts: netCDF (every variable) or a table."""
+
+
+def check_out(out: Path | None, suffixes=RESULT_SUFFIXES, *, flag: str = "--out") -> None:
+    """Refuse an output path before any computing: a suffix the command cannot write, or a
+    folder that cannot be created or written to.
+
+    Example:
+        >>> check_out(Path("results.xlsx"))
+        Traceback (most recent call last):
+        vatjax.errors.VatInputError: --out results.xlsx: ... .nc, .nc4, .csv, ...
+    """
+    if out is None:
+        return
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise VatInputError(
+            f"{flag} {out}: cannot write a {out.suffix or 'suffix-less'} file; give a path "
+            f"ending in {', '.join(suffixes)}"
+        )
+    check_folder(out.parent if suffixes else out, flag=flag)
+
+
+def check_folder(folder: Path, *, flag: str = "--out") -> None:
+    """Create ``folder`` (and its parents) and check that files can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".vatjax-write-check"):
+            pass
+    except OSError as exc:
+        raise VatInputError(
+            f"{flag} {folder}: cannot write there ({exc.strerror or exc}); choose a folder you "
+            "can write to"
+        ) from None

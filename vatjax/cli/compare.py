@@ -17,7 +17,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from vatjax.cli.common import parse_scale, print_table, stage, write_result
+from vatjax.cli.common import parse_scale, stage, write_result
+from vatjax.cli.terminal import print_table
 from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
 
@@ -110,14 +111,14 @@ def compare_command(
     _check_flags(by, a, b, n_boot, n_perm, confidence)
     if not 0 < alpha < 1:
         raise VatInputError(f"--alpha must lie in (0, 1), e.g. 0.05; got {alpha}")
-    with stage(f"loading {file.name}"):
+    with stage(f"loading and validating {file.name}"):
         judgments = load_judgments(
             file, scale=parse_scale(scale), conditions=conditions, baseline=baseline
         )
     with stage("shifts"):
         delta = shifts(judgments, level)
     _check_names(delta, by, a, b)
-    with stage(f"paired bootstrap x {n_boot:,}, permutations x {n_perm:,}"):
+    with stage(f"paired bootstrap x {n_boot:,}, permutations x {n_perm:,}", spinner=False):
         result = compare(delta, a, b, by=by, n_resamples=n_boot, n_permutations=n_perm,
                          level=confidence, alpha=alpha, seed=seed)  # fmt: skip
     group = result["n_shared"].dims[0]

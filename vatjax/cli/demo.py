@@ -13,28 +13,9 @@ from typing import Annotated
 
 import typer
 
-from vatjax.cli.common import console, print_table
-from vatjax.cli.results import RESULT_FILES
+from vatjax.cli.common import console
 
 __all__ = ["demo_command", "report_command"]
-
-_COMPACT = [
-    "model",
-    "intervention",
-    "gain",
-    "gain_lower",
-    "gain_upper",
-    "nvat",
-    "nvat_debiased",
-    "nvat_lower",
-    "nvat_upper",
-    "nvat_floor",
-    "nvat_p",
-    "above_floor",
-    "centralization",
-    "n_samples",
-]
-"""The columns of the VAT table that the demo prints (vat.csv and the report hold all)."""
 
 
 def demo_command(
@@ -54,6 +35,7 @@ def demo_command(
     fit_chains: Annotated[int, typer.Option(help="NUTS chains of the fit.")] = 4,
     fit_draws: Annotated[int, typer.Option(help="Draws per chain of the fit.")] = 1000,
     fit_warmup: Annotated[int, typer.Option(help="Warmup per chain of the fit.")] = 1000,
+    wide: Annotated[bool, typer.Option(help="Print every column of the table.")] = False,
 ) -> None:
     """Run the whole pipeline on the embedded default study and write a report.
 
@@ -63,26 +45,14 @@ def demo_command(
     5 minutes on 2 cores.
     A smaller --scenarios runs faster.
     """
+    from vatjax.cli.analyze import print_summary
     from vatjax.cli.pipeline import run_demo
-    from vatjax.cli.report import floor_sentence
 
     study = dict(seed=seed, n_models=models, n_scenarios=scenarios)
     uncertainty = dict(n_resamples=resamples, n_permutations=permutations)
     bayes = dict(fit=fit, fit_chains=fit_chains, fit_draws=fit_draws, fit_warmup=fit_warmup)
-    paths, table = run_demo(out_dir, status=console.status, **study, **uncertainty, **bayes)
-    print_table(table[_COMPACT], "Value Alignment Tax of the simulated default study")
-    console.print(
-        "gain_lower/upper: 95% BCa interval; nvat: the paper's figure, biased up by "
-        "sampling noise; nvat_debiased: the observed-scale tax (nvat less that noise), "
-        "nvat_lower/upper its 95% interval; nvat_floor: 95% quantile of nVAT under the "
-        "permutation null (the noise floor); nvat_p: its p-value; above_floor: nvat > "
-        "nvat_floor. Every column is in "
-        f"{RESULT_FILES['table']} and the report, with paired comparisons and a power "
-        "analysis."
-    )
-    console.print(floor_sentence(table), highlight=False)
-    console.print(f"results in {out_dir}/: " + ", ".join(p.name for p in paths.values()))
-    console.print(f"report: {paths['report'].resolve()}")
+    paths, table = run_demo(out_dir, **study, **uncertainty, **bayes)
+    print_summary(table, out_dir, paths, confidence=0.95, wide=wide)
 
 
 def report_command(

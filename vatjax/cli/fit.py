@@ -16,7 +16,8 @@ from typing import Annotated
 
 import typer
 
-from vatjax.cli.common import console, err_console, parse_scale, print_table, split_names
+from vatjax.cli.common import console, err_console, parse_scale, split_names
+from vatjax.cli.terminal import print_table
 from vatjax.errors import VatInputError
 
 __all__ = ["fit_command"]

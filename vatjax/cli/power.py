@@ -17,7 +17,8 @@ import numpy as np
 import typer
 import xarray as xr
 
-from vatjax.cli.common import console, print_table, split_names, stage, write_result
+from vatjax.cli.common import console, split_names, stage, write_result
+from vatjax.cli.terminal import print_table
 from vatjax.data import load_judgments, shifts
 from vatjax.errors import VatInputError
 
@@ -130,7 +131,7 @@ def power_command(
                 shift_sd=shift_sd, step=step, alpha=alpha, n_studies=studies, seed=seed,
                 target_power=target_power, check=check)  # fmt: skip
     if pilot is not None:
-        with stage(f"loading the pilot {pilot.name}"):
+        with stage(f"loading and validating the pilot {pilot.name}"):
             args["pilot"] = _pilot(pilot, model, intervention)
     with stage(f"{studies:,} studies x {len(args['n'])} sample sizes"):
         try:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from vatjax.cli.common import console, parse_scale, print_table, stage, write_result
+from vatjax.cli.common import console, parse_scale, stage, write_result
+from vatjax.cli.terminal import print_table
 from vatjax.data import load_judgments
 from vatjax.data.table import cell_text, read_table
 from vatjax.errors import VatInputError
@@ -97,7 +98,7 @@ def reliability_command(
     if level not in ("value", "micro_value"):
         raise VatInputError(f"--level must be value or micro_value, got {level!r}")
     name = retest if retest is not None else f"{baseline}-2"
-    with stage(f"loading {file.name}"):
+    with stage(f"loading and validating {file.name}"):
         judgments = _load(file, scale, baseline, name, conditions)
     if retest is not None and retest not in judgments["condition"].values:
         raise VatInputError(

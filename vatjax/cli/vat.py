@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from vatjax.cli.common import console, parse_scale, print_table, stage, write_result
+from vatjax.cli.common import check_out, console, parse_scale, stage, write_result
+from vatjax.cli.terminal import print_table, vat_view
 from vatjax.data import load_judgments, save, shifts, simulate_study, write_table
 from vatjax.named import metrics_table, vat
 
@@ -32,6 +33,7 @@ def simulate_command(
     missing_rate: Annotated[float, typer.Option(help="Fraction of ratings left missing.")] = 0.0,
 ) -> None:
     """Simulate a study with known truth and write its long table of ratings."""
+    check_out(out, (".parquet", ".csv", ".jsonl"))
     study = simulate_study(
         seed=seed,
         n_models=models,
@@ -70,19 +72,23 @@ def vat_command(
         int, typer.Option("--null", help="Permutations for the noise floor (0: none).")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the resamples and permutations.")] = 0,
+    wide: Annotated[bool, typer.Option(help="Print every column of the table.")] = False,
 ) -> None:
     """Print gain, nVAT and centralization per model x intervention; optionally write them.
 
-    ``--bootstrap N`` adds intervals and standard errors, ``--null N`` the noise floor
+    --bootstrap N adds intervals and standard errors, --null N the noise floor
     (permutation p-value of nVAT, its floor, and the value pairs that survive BH).
+    For the whole analysis with a report, use vatjax analyze.
     """
+    from vatjax.cli.report import with_above_floor
     from vatjax.named import bootstrap, noise_floor, results_dataset, uncertainty_table
 
-    with stage(f"loading {file.name}"):
+    check_out(out)
+    with stage(f"loading and validating {file.name}"):
         judgments = load_judgments(
             file, scale=parse_scale(scale), conditions=conditions, baseline=baseline
         )
-    with stage("shifts and metrics"):
+    with stage("VAT metrics (raw and debiased)"):
         delta = shifts(judgments, level)
         result = vat(delta, include_diagonal=include_diagonal, eps=eps)
     table = metrics_table(result)
@@ -90,15 +96,16 @@ def vat_command(
     boot = null = None
     cells = f"{len(table)} cells"
     if n_boot:
-        with stage(f"{scheme} x {n_boot:,} ({interval}), {cells}"):
+        with stage(f"{scheme} x {n_boot:,} ({interval}), {cells}", spinner=False):
             boot = bootstrap(delta, n_resamples=n_boot, scheme=scheme, interval=interval,
                              level=confidence, eps=eps, **common)  # fmt: skip
     if n_null:
-        with stage(f"noise floor: {n_null:,} permutations, {cells}"):
+        with stage(f"noise floor: {n_null:,} permutations, {cells}", spinner=False):
             null = noise_floor(delta, n_permutations=n_null, **common)
     if boot is not None or null is not None:
-        table = uncertainty_table(table, boot, null)
+        table = with_above_floor(uncertainty_table(table, boot, null))
         result = results_dataset(result, boot, null)
-    print_table(table, f"Value Alignment Tax of {file.name}")
+    shown = table if wide else vat_view(table, confidence)
+    print_table(shown, f"Value Alignment Tax of {file.name}", wide=wide)
     if out is not None:
         write_result(result, table, out)
