@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import platform
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -211,12 +212,14 @@ def _inference(run: _Run, judgments, delta, result) -> None:
 def _fit(run: _Run, judgments) -> None:
     """The Bayesian fit of every cell, saved as posterior.nc."""
     from vatjax.bayes import fit as bayes_fit
+    from vatjax.bayes.diagnostics import ConvergenceWarning
 
     s = run.s
     n_cells = judgments.sizes["model"] * (judgments.sizes["condition"] - 1)
     with run.stages(f"Bayesian fit: {s.fit_model}, {n_cells} cells, NUTS {s.fit_chains} chains "
                     f"x {s.fit_draws} draws after {s.fit_warmup} warmup", name="fit",
                     spinner=False):  # fmt: skip
+        warnings.simplefilter("always", ConvergenceWarning)  # shown after the stage's line
         tree = bayes_fit(judgments, model=s.fit_model, chains=s.fit_chains, draws=s.fit_draws,
                          warmup=s.fit_warmup, seed=s.seed, progress=not run.stages.quiet)  # fmt: skip
         run.save("posterior", tree)

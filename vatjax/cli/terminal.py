@@ -83,7 +83,9 @@ def print_table(
     for row in table[shown].itertuples(index=False):
         grid.add_row(*(_cell(v) for v in row))
     needed = sum(_width(c, [_cell(v) for v in table[c].tolist()]) for c in shown)
-    out.print(grid, width=max(out.width, needed) if wide else None, highlight=False)
+    if wide and needed > out.width:  # wider than the terminal: let it wrap, never cut
+        out = Console(file=out.file, width=needed, force_terminal=out.is_terminal)
+    out.print(grid, highlight=False)
 
 
 _DECISION = {"gain": "gain", "nvat_debiased": "nvat_debiased", "above_floor": "above floor",
