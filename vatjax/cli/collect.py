@@ -39,7 +39,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from vatjax.collect.client import MAX_CONNECT_FAILURES, RetryPolicy, safe_url
+from vatjax.collect.client import (
+    MAX_CONNECT_FAILURES,
+    FatalEndpointError,
+    RetryPolicy,
+    safe_url,
+)
 from vatjax.collect.collector import CollectSummary, collect
 from vatjax.collect.prompts import JUDGE_TEMPLATE
 from vatjax.collect.store import store_to_table
@@ -135,12 +140,20 @@ def _progress_bar(err: Console, show: bool) -> tuple[Progress, Callable[[int, in
 
 
 def _collect_with_bar(items: Path, conditions: list[str], progress: bool | None, **options):
-    """Run the collection under a progress bar; Ctrl-C says what is kept and exits 130."""
+    """Run the collection under a progress bar; Ctrl-C says what is kept and exits 130.
+
+    A run stopped by its endpoint (unreachable, bad key) erases the bar, so that the
+    error is the first line on stderr.
+    """
     err = Console(stderr=True)
     bar, on_progress = _progress_bar(err, err.is_terminal if progress is None else progress)
     try:
         with bar:
-            return collect(items, conditions, progress=on_progress, **options)
+            try:
+                return collect(items, conditions, progress=on_progress, **options)
+            except FatalEndpointError:
+                bar.live.transient = True
+                raise
     except KeyboardInterrupt:
         err.print(
             f"[bold yellow]interrupted[/]: every answer received so far is in {options['out']}; "

@@ -371,7 +371,8 @@ class ChatClient:
             return self._parse(resp)
         error = f"HTTP {status}: {_snippet(resp, self._redact)}"
         if status in _FATAL_STATUS:
-            raise FatalEndpointError(f"{self.endpoint} answered {error}; {_FATAL_HINT[status]}")
+            hint = _FATAL_HINT[status]
+            raise FatalEndpointError(f"{self.endpoint} answered {error.rstrip('.')}; {hint}")
         return error, status, _retry_after(resp)
 
     def _connect_failed(self, exc: Exception) -> str:

@@ -70,14 +70,14 @@ def _quoted_key(auth: str | None, how: str | None) -> str:
 
     Example:
         >>> _quoted_key("Bearer sk-abc123def456wxyz", "masked")
-        ' Incorrect API key provided: sk-abc1********wxyz.'
+        'Incorrect API key provided: sk-abc1********wxyz.'
     """
     key = (auth or "").removeprefix("Bearer ").strip()
     if not how or not key:
         return ""
     if how == "masked":
         key = key[:7] + "*" * max(3, len(key) - 11) + key[-4:]
-    return f" Incorrect API key provided: {key}."
+    return f"Incorrect API key provided: {key}."
 
 
 def _completion(digest: str, model: str, text: str, raw: bytes) -> dict:
@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
         quoted = _quoted_key(auth, fake.quote_key)
         if fake.api_key and auth != f"Bearer {fake.api_key}":
-            return self._send(401, {"error": {"message": "invalid API key." + quoted}})
+            return self._send(401, {"error": {"message": quoted or "invalid API key"}})
         try:
             body = json.loads(raw)
             messages = body["messages"]
@@ -163,7 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         if attempt <= fake.fail_first and fake.fail_status:
             status = fake.fail_status[(attempt - 1) % len(fake.fail_status)]
             headers = {"Retry-After": "0"} if status == 429 else None
-            return self._send(status, {"error": {"message": "try again." + quoted}}, headers)
+            message = f"try again. {quoted}".strip()
+            return self._send(status, {"error": {"message": message}}, headers)
         if attempt <= fake.stall_first:
             time.sleep(fake.stall_s)
         if fake.delay:
