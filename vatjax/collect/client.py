@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import random
-import socket
 import ssl
 import sys
 import time
@@ -36,6 +35,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from vatjax.collect.failures import (
+    FATAL_HINT,
+    MAX_CONNECT_FAILURES,
+    EndpointUnreachableError,
+    FatalEndpointError,
+    connect_reason,
+)
 from vatjax.collect.redact import Redactor
 from vatjax.errors import VatInputError
 
@@ -57,23 +63,6 @@ if importlib.util.find_spec("sniffio") is None:
 
 _SHARD = 8  # connections per httpx pool: its per-request scan is linear in its size
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-_FATAL_STATUS = frozenset({401, 403, 404})
-_FATAL_HINT = {
-    401: "check the API key variable (--api-key-env)",
-    403: "check the API key's permissions",
-    404: "check the endpoint URL (--endpoint) and the model name (--model)",
-}
-
-MAX_CONNECT_FAILURES = 5
-"""Failed connection attempts in a row after which a client gives up on its endpoint."""
-
-
-class FatalEndpointError(VatInputError):
-    """The endpoint refuses every request (bad key, unknown model or URL): stop the run."""
-
-
-class EndpointUnreachableError(FatalEndpointError):
-    """No connection to the endpoint (refused, unknown host, no answer): stop the run."""
 
 
 @dataclass(frozen=True)
@@ -194,33 +183,6 @@ def _snippet(resp: httpx.Response, redact: Redactor) -> str:
     except ValueError:
         text = resp.text
     return " ".join(redact(text).split())[:200]
-
-
-def _connect_reason(exc: Exception, timeout: float) -> str:
-    """Why a connection failed, in a few words ("connection refused", ...).
-
-    Example:
-        >>> _connect_reason(httpx.ConnectError("x"), 5.0)
-        'x'
-        >>> _connect_reason(httpx.ConnectTimeout("x"), 5.0)
-        'no connection within 5 s'
-    """
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no connection within {timeout:g} s"
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            if seen.errno == socket.EAI_NONAME:
-                return "host name not found"
-            return f"host name lookup failed: {seen.strerror or seen}"
-        if isinstance(seen, ssl.SSLError):
-            return f"TLS handshake failed: {seen.reason or seen}"
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror[:1].lower() + seen.strerror[1:]
-        seen = seen.__cause__ or seen.__context__
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 class ChatClient:
@@ -370,14 +332,14 @@ class ChatClient:
         if status == 200:
             return self._parse(resp)
         error = f"HTTP {status}: {_snippet(resp, self._redact)}"
-        if status in _FATAL_STATUS:
-            hint = _FATAL_HINT[status]
+        if status in FATAL_HINT:
+            hint = FATAL_HINT[status]
             raise FatalEndpointError(f"{self.endpoint} answered {error.rstrip('.')}; {hint}")
         return error, status, _retry_after(resp)
 
     def _connect_failed(self, exc: Exception) -> str:
         """Count a failed connection; the error to record, or raise after too many."""
-        reason = self._redact(_connect_reason(exc, self.timeout))
+        reason = self._redact(connect_reason(exc, self.timeout))
         self._connect_failures += 1
         if self._connect_failures >= self.max_connect_failures:
             raise EndpointUnreachableError(
