@@ -348,7 +348,7 @@ class ChatClient:
                 f"the run stopped after {self._connect_failures} failed connection attempts "
                 "in a row; the answers received so far are kept in the store, and running "
                 "the same command again resumes"
-            )
+            ) from None  # the httpx chain adds nothing to the message
         return f"cannot connect ({reason})"
 
     def _parse(self, resp: httpx.Response) -> ChatResult:
