@@ -23,6 +23,7 @@ from vatjax.collect import (
     RetryPolicy,
     collect,
     demo_items_path,
+    load_items,
     read_store,
 )
 from vatjax.collect.redact import MIN_FRAGMENT, REDACTED, Redactor
@@ -104,8 +105,6 @@ def _transport(answers: list[str]) -> tuple[httpx.MockTransport, list[str]]:
 
 
 def _items(n: int):
-    from vatjax.collect import load_items
-
     return load_items(demo_items_path()).head(n)
 
 
