@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -184,6 +185,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address, fake: FakeChatServer):
         self.fake = fake
         super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        """Stay quiet when a client hangs up (a run that stopped); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeChatServer:
