@@ -7,7 +7,14 @@ Example::
         --table judgments.csv
 
 Rerunning the same command resumes: answered requests are skipped. The API key is read
-from the environment variable named by ``--api-key-env`` (default ``OPENAI_API_KEY``).
+from the environment variable named by ``--api-key-env`` (default ``OPENAI_API_KEY``);
+it is redacted from every server text the command prints or stores.
+
+Exit codes (see :func:`collect_command`): 2 for bad input and for an endpoint that refuses
+every request -- unreachable (:data:`~vatjax.collect.client.MAX_CONNECT_FAILURES` failed
+connection attempts in a row), a rejected key (401, 403), an unknown URL or model (404) --
+as no request could succeed until the command changes; 1 when only some requests failed
+after their retries (a rerun retries them).
 """
 
 from __future__ import annotations
@@ -32,7 +39,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from vatjax.collect.client import RetryPolicy, safe_url
+from vatjax.collect.client import (
+    MAX_CONNECT_FAILURES,
+    FatalEndpointError,
+    RetryPolicy,
+    safe_url,
+)
 from vatjax.collect.collector import CollectSummary, collect
 from vatjax.collect.prompts import JUDGE_TEMPLATE
 from vatjax.collect.store import store_to_table
@@ -41,12 +53,20 @@ from vatjax.errors import VatInputError
 __all__ = ["collect_command"]
 
 _CONDITION_HELP = (
-    "A condition to judge under; repeat the option for several. pre (the baseline), "
-    "fewshot:TARGET:DIRECTION:K, system:TARGET:DIRECTION, or "
-    "checkpoint:LABEL:TARGET:DIRECTION,model=NAME[,endpoint=URL]; DIRECTION is "
-    "reinforce/+1 or suppress/-1; options ,name= ,strategy= rename."
+    "A condition to judge under; repeat the option for several. One of: "
+    "pre (the baseline); "
+    "fewshot:TARGET:DIRECTION:K (K solved examples before each item); "
+    "system:TARGET:DIRECTION (a system prompt); "
+    "checkpoint:TAG:TARGET:DIRECTION followed by ,model=NAME or ,endpoint=URL or both "
+    "(another served model, judged under the condition TAG). "
+    "TARGET is a value (not a micro-value), e.g. Power; DIRECTION is reinforce (or +1) or suppress (or -1). "
+    "Add ,name=NAME or ,strategy=NAME to rename the condition. "
+    "Example: -c pre -c fewshot:Power:suppress:4 -c system:Power:suppress."
 )
-_ENDPOINT_HELP = "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
+_ENDPOINT_HELP = (
+    "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1. The run stops "
+    f"after {MAX_CONNECT_FAILURES} failed connection attempts in a row."
+)
 _RETRIES_HELP = "Retries on 429, 5xx and timeouts (exponential backoff, jitter)."
 _EXAMPLES_HELP = "Item file for few-shot examples (default: hold out scenarios)."
 _TABLE_HELP = "Also write the long judgments table (.csv, .parquet, .jsonl)."
@@ -120,12 +140,20 @@ def _progress_bar(err: Console, show: bool) -> tuple[Progress, Callable[[int, in
 
 
 def _collect_with_bar(items: Path, conditions: list[str], progress: bool | None, **options):
-    """Run the collection under a progress bar; Ctrl-C says what is kept and exits 130."""
+    """Run the collection under a progress bar; Ctrl-C says what is kept and exits 130.
+
+    A run stopped by its endpoint (unreachable, bad key) erases the bar, so that the
+    error is the first line on stderr.
+    """
     err = Console(stderr=True)
     bar, on_progress = _progress_bar(err, err.is_terminal if progress is None else progress)
     try:
         with bar:
-            return collect(items, conditions, progress=on_progress, **options)
+            try:
+                return collect(items, conditions, progress=on_progress, **options)
+            except FatalEndpointError:
+                bar.live.transient = True
+                raise
     except KeyboardInterrupt:
         err.print(
             f"[bold yellow]interrupted[/]: every answer received so far is in {options['out']}; "
@@ -194,7 +222,12 @@ def collect_command(
         bool | None, typer.Option(help="Show a progress bar (default: on a terminal).")
     ] = None,
 ) -> None:
-    """Judge every item under every condition with an LLM endpoint; resumable."""
+    """Judge every item under every condition with an LLM endpoint; resumable.
+
+    Exit 0: all answered; 1: some requests failed (rerun to retry them); 2: bad input or
+    an endpoint that refuses every request (unreachable, bad key, unknown model), said on
+    the first line; 130: interrupted.
+    """
     if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
         raise VatInputError(
             f"--api-key-env names {api_key_env!r}, which is not set; export it first"

@@ -13,7 +13,14 @@ Example::
     120
 """
 
-from vatjax.collect.client import ChatClient, ChatResult, FatalEndpointError, RetryPolicy
+from vatjax.collect.client import (
+    MAX_CONNECT_FAILURES,
+    ChatClient,
+    ChatResult,
+    EndpointUnreachableError,
+    FatalEndpointError,
+    RetryPolicy,
+)
 from vatjax.collect.collector import CollectSummary, collect, collect_async, plan
 from vatjax.collect.items import demo_items_path, load_items, split_items
 from vatjax.collect.prompts import JUDGE_TEMPLATE, judge_prompt, parse_rating
@@ -32,11 +39,13 @@ collect_judgments = collect
 
 __all__ = [
     "JUDGE_TEMPLATE",
+    "MAX_CONNECT_FAILURES",
     "SYSTEM_TEMPLATES",
     "ChatClient",
     "ChatResult",
     "CollectSummary",
     "Condition",
+    "EndpointUnreachableError",
     "FatalEndpointError",
     "JudgmentStore",
     "RetryPolicy",

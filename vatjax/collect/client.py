@@ -5,10 +5,15 @@ APIs do. Transient failures (HTTP 429, 5xx, timeouts, dropped connections) are r
 with exponential backoff and full jitter, honouring ``Retry-After``; a request that still
 fails is returned as an error result (the run goes on, and a rerun retries it). An
 authentication or not-found error stops the run (:class:`FatalEndpointError`): every
-request would fail the same way.
+request would fail the same way. So does an endpoint that cannot be reached:
+:data:`MAX_CONNECT_FAILURES` failed connection attempts in a row (refused, host name not
+found, no answer to the connection) raise :class:`EndpointUnreachableError`; any answer
+from the server resets the count.
 
 The API key is read from an environment variable (``OPENAI_API_KEY`` by default) and
-only ever placed in the ``Authorization`` header: it is in no result, message or log.
+only ever placed in the ``Authorization`` header. Every text from the server (answers,
+error bodies) passes through a :class:`~vatjax.collect.redact.Redactor` first, so the key
+is in no result, message or log even when a server quotes it.
 
 Example:
     >>> RetryPolicy(max_retries=3, backoff=0.1).delay(2, retry_after=None) <= 0.4
@@ -30,11 +35,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from vatjax.collect.failures import (
+    FATAL_HINT,
+    MAX_CONNECT_FAILURES,
+    EndpointUnreachableError,
+    FatalEndpointError,
+    connect_reason,
+)
+from vatjax.collect.redact import Redactor
 from vatjax.errors import VatInputError
 
 __all__ = [
+    "MAX_CONNECT_FAILURES",
     "ChatClient",
     "ChatResult",
+    "EndpointUnreachableError",
     "FatalEndpointError",
     "RetryPolicy",
     "chat_url",
@@ -48,11 +63,6 @@ if importlib.util.find_spec("sniffio") is None:
 
 _SHARD = 8  # connections per httpx pool: its per-request scan is linear in its size
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-_FATAL_STATUS = frozenset({401, 403, 404})
-
-
-class FatalEndpointError(VatInputError):
-    """The endpoint refuses every request (bad key, unknown model or URL): stop the run."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,8 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None
 
 
-def _snippet(resp: httpx.Response) -> str:
+def _snippet(resp: httpx.Response, redact: Redactor) -> str:
+    """The message of an error response, redacted, on one line of at most 200 characters."""
     try:
         body = resp.json()
         msg = body.get("error", body) if isinstance(body, dict) else body
@@ -171,7 +182,7 @@ def _snippet(resp: httpx.Response) -> str:
         text = str(msg)
     except ValueError:
         text = resp.text
-    return " ".join(text.split())[:200]
+    return " ".join(redact(text).split())[:200]
 
 
 class ChatClient:
@@ -185,6 +196,9 @@ class ChatClient:
         retry: the :class:`RetryPolicy`.
         concurrency: most requests in flight at once.
         transport: an httpx transport (tests, proxies); default the network.
+        max_connect_failures: failed connection attempts in a row (no answer from the
+            server in between) after which :meth:`complete` raises
+            :class:`EndpointUnreachableError`.
 
     Use as an async context manager::
 
@@ -201,9 +215,12 @@ class ChatClient:
         retry: RetryPolicy | None = None,
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connect_failures: int = MAX_CONNECT_FAILURES,
     ):
         if concurrency < 1:
             raise VatInputError(f"concurrency must be >= 1, got {concurrency}")
+        if max_connect_failures < 1:
+            raise VatInputError(f"max_connect_failures must be >= 1, got {max_connect_failures}")
         if timeout <= 0:
             raise VatInputError(f"timeout must be > 0 seconds, got {timeout}")
         self.url = chat_url(endpoint)
@@ -218,6 +235,7 @@ class ChatClient:
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        self._redact = Redactor(key)
         n_pools = -(-concurrency // _SHARD)
         verify = _ssl_context()
         limits = httpx.Limits(max_connections=_SHARD, max_keepalive_connections=_SHARD)
@@ -233,6 +251,8 @@ class ChatClient:
         ]
         self.timeout = timeout
         self.retries = 0  # retries made over the client's life
+        self.max_connect_failures = max_connect_failures
+        self._connect_failures = 0  # in a row, reset by any answer from the server
 
     async def __aenter__(self) -> ChatClient:
         return self
@@ -273,36 +293,16 @@ class ChatClient:
         attempt = 0
         while True:
             attempt += 1
-            retry_after = None
-            status = None
             slot = await self._slots.get()
             try:
-                try:
-                    resp = await self._pools[slot // _SHARD].post(self.url, content=payload)
-                except httpx.TimeoutException:
-                    error = f"timed out after {self.timeout:g} s"
-                except httpx.TransportError as exc:
-                    error = f"connection failed ({type(exc).__name__})"
-                else:
-                    status = resp.status_code
-                    if status == 200:
-                        result = self._parse(resp)
-                        result.attempts = attempt
-                        result.latency_s = time.perf_counter() - start
-                        return result
-                    error = f"HTTP {status}: {_snippet(resp)}"
-                    if status in _FATAL_STATUS:
-                        hint = {
-                            401: "check the API key variable (--api-key-env)",
-                            403: "check the API key's permissions",
-                            404: "check the endpoint URL and the model name",
-                        }[status]
-                        raise FatalEndpointError(
-                            f"{self.endpoint} answered {error}; {hint}", [error, hint]
-                        )
-                    retry_after = _retry_after(resp)
+                outcome = await self._attempt(self._pools[slot // _SHARD], payload)
             finally:
                 self._slots.put_nowait(slot)
+            if isinstance(outcome, ChatResult):
+                outcome.attempts = attempt
+                outcome.latency_s = time.perf_counter() - start
+                return outcome
+            error, status, retry_after = outcome
             transient = status is None or status in _RETRY_STATUS or status >= 500
             if not transient or attempt > self.retry.max_retries:
                 return ChatResult(
@@ -315,8 +315,45 @@ class ChatClient:
             self.retries += 1
             await asyncio.sleep(self.retry.delay(attempt - 1, retry_after))
 
-    @staticmethod
-    def _parse(resp: httpx.Response) -> ChatResult:
+    async def _attempt(
+        self, pool: httpx.AsyncClient, payload: bytes
+    ) -> ChatResult | tuple[str, int | None, float | None]:
+        """One POST: the parsed answer, or (error, HTTP status, Retry-After) to retry on."""
+        try:
+            resp = await pool.post(self.url, content=payload)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return self._connect_failed(exc), None, None
+        except httpx.TimeoutException:
+            return f"timed out after {self.timeout:g} s", None, None
+        except httpx.TransportError as exc:
+            return f"connection failed ({type(exc).__name__})", None, None
+        self._connect_failures = 0
+        status = resp.status_code
+        if status == 200:
+            return self._parse(resp)
+        error = f"HTTP {status}: {_snippet(resp, self._redact)}"
+        if status in FATAL_HINT:
+            hint = FATAL_HINT[status]
+            raise FatalEndpointError(f"{self.endpoint} answered {error.rstrip('.')}; {hint}")
+        return error, status, _retry_after(resp)
+
+    def _connect_failed(self, exc: Exception) -> str:
+        """Count a failed connection; the error to record, or raise after too many."""
+        reason = self._redact(connect_reason(exc, self.timeout))
+        self._connect_failures += 1
+        if self._connect_failures >= self.max_connect_failures:
+            raise EndpointUnreachableError(
+                f"cannot connect to {self.endpoint} ({reason}): check the endpoint URL "
+                "(--endpoint) and that the server is running\n"
+                f"the run stopped after {self._connect_failures} failed connection attempts "
+                "in a row; the answers received so far are kept in the store, and running "
+                "the same command again resumes"
+            ) from None  # the httpx chain adds nothing to the message
+        return f"cannot connect ({reason})"
+
+    def _parse(self, resp: httpx.Response) -> ChatResult:
+        """A 200 response's answer (its texts redacted), or an error if it holds none."""
+        redact = self._redact
         try:
             data = resp.json()
             choice = data["choices"][0]
@@ -324,16 +361,16 @@ class ChatClient:
             text = message.get("content")
             if text is None:
                 text = choice.get("text", "")
+            reason, served = choice.get("finish_reason"), data.get("model")
             return ChatResult(
-                text=str(text),
+                text=redact(str(text)),
                 status=200,
-                finish_reason=choice.get("finish_reason"),
+                finish_reason=None if reason is None else redact(str(reason)),
                 usage=data.get("usage") or {},
-                response_model=data.get("model"),
+                response_model=None if served is None else redact(str(served)),
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            body = redact(" ".join(resp.text.split()))[:200]
             return ChatResult(
-                text=None,
-                status=200,
-                error=f"not a chat-completions response: {' '.join(resp.text.split())[:200]}",
+                text=None, status=200, error=f"not a chat-completions response: {body}"
             )

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from vatjax.collect.client import ChatClient, RetryPolicy
+from vatjax.collect.client import MAX_CONNECT_FAILURES, ChatClient, RetryPolicy
 from vatjax.collect.items import load_items, split_items
 from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, parse_rating
 from vatjax.collect.steering import Condition, build_messages, fewshot_examples, parse_condition
@@ -317,6 +317,7 @@ async def collect_async(
     fsync: bool = True,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    max_connect_failures: int = MAX_CONNECT_FAILURES,
     **options,
 ) -> CollectSummary:
     """Asynchronous :func:`collect` (for code already inside an event loop).
@@ -344,6 +345,7 @@ async def collect_async(
             retry=retry,
             concurrency=concurrency,
             transport=transport,
+            max_connect_failures=max_connect_failures,
         )
         try:
             await _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency)
@@ -368,7 +370,10 @@ def collect(
     """Judge every item under every condition and append each answer to a store.
 
     Resumable: keys already answered in ``out`` are skipped, so rerunning after a crash,
-    Ctrl-C or a failed request collects only what is missing. The store converts to the
+    Ctrl-C or a failed request collects only what is missing. An endpoint that refuses
+    every request stops the run with :class:`~vatjax.collect.FatalEndpointError` (HTTP 401,
+    403, 404) or :class:`~vatjax.collect.EndpointUnreachableError` (``max_connect_failures``
+    failed connections in a row); what was answered before stays in the store. The store converts to the
     long table with :func:`~vatjax.collect.store_to_table`.
 
     Args:
@@ -386,7 +391,8 @@ def collect(
             (few-shot pool file), ``holdout`` (0.3 of scenarios for the few-shot pool),
             ``judge_template``, ``system`` (a system message for every request),
             ``fields`` (item column names), ``scale`` ((1, 5)), ``fsync`` (True),
-            ``progress`` (callback ``(done, total, errors)``).
+            ``progress`` (callback ``(done, total, errors)``), ``max_connect_failures``
+            (:data:`~vatjax.collect.client.MAX_CONNECT_FAILURES`, 5).
 
     Returns:
         :class:`CollectSummary`.

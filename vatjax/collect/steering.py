@@ -10,7 +10,7 @@ A condition is what a model is judged under. vatjax applies two interventions it
   model to give the target value great (or little) weight (:data:`SYSTEM_TEMPLATES`).
 
 Interventions applied elsewhere (an SFT or DPO checkpoint) are another served model or
-endpoint under a condition label: ``checkpoint:LABEL:TARGET:DIRECTION,model=NAME``.
+endpoint under a condition tag: ``checkpoint:TAG:TARGET:DIRECTION,model=NAME``.
 Any spec takes options after a comma: ``name=``, ``strategy=``, ``model=``,
 ``endpoint=``. The rows of every condition keep the model label of the run (``--model``),
 so a checkpoint's ratings pair with its base model's ``pre`` ratings.
@@ -135,7 +135,7 @@ def _target(text: str, spec: str, taxonomy: Taxonomy) -> str:
 
 _USAGE = (
     "use pre, fewshot:TARGET:DIRECTION:K, system:TARGET:DIRECTION or "
-    "checkpoint:LABEL:TARGET:DIRECTION[,model=NAME][,endpoint=URL]"
+    "checkpoint:TAG:TARGET:DIRECTION,model=NAME (or ,endpoint=URL, or both)"
 )
 
 
@@ -195,10 +195,12 @@ def _system(parts, opts, spec: str, taxonomy: Taxonomy, templates: Mapping[int, 
 
 
 def _checkpoint(parts: list[str], opts: dict[str, str], spec: str, taxonomy: Taxonomy):
-    """checkpoint:LABEL:TARGET:DIRECTION (another model or endpoint)."""
+    """checkpoint:TAG:TARGET:DIRECTION (another model or endpoint)."""
     label = parts[1]
     if not label:
-        raise VatInputError(f"condition {spec!r}: give the checkpoint a LABEL")
+        raise VatInputError(
+            f"condition {spec!r}: give the checkpoint a TAG, e.g. checkpoint:dpo6:Power:suppress"
+        )
     if "model" not in opts and "endpoint" not in opts:
         raise VatInputError(
             f"condition {spec!r}: a checkpoint is another model or endpoint; add "
@@ -226,7 +228,7 @@ def parse_condition(
         pre                                     the baseline (also: baseline)
         fewshot:TARGET:DIRECTION:K              few-shot steering with K examples
         system:TARGET:DIRECTION                 system-prompt steering
-        checkpoint:LABEL:TARGET:DIRECTION       a model trained elsewhere (give model=)
+        checkpoint:TAG:TARGET:DIRECTION         a model trained elsewhere (give model=)
 
     followed by optional ``,key=value`` options: ``name``, ``strategy``, ``model``,
     ``endpoint``. DIRECTION is reinforce/+1 or suppress/-1.

@@ -5,7 +5,8 @@ model name, the prompt and the seed, phrased in one of several styles (a bare nu
 sentence, a JSON object), so the same request always gets the same answer. It can be
 told to misbehave: answer the first attempts at each request with 429 or 500, stall the
 first attempts past the client's timeout, answer slowly, answer text with no rating in
-it, or demand an API key. Standard library only; nothing leaves the machine.
+it, or demand an API key -- and quote the key it was sent in its error bodies, whole or
+masked as OpenAI does, to test that a client keeps it out of what it prints and stores. Standard library only; nothing leaves the machine.
 
 Run one by hand: ``python -m vatjax.testing.fakeserver --port 8000`` (prints its URL).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -62,6 +64,21 @@ def fake_rating(model: str, messages: list[dict], seed: int | None) -> tuple[int
         f"I would rate this action a {rating} out of 5.",
     ][style]
     return rating, text
+
+
+def _quoted_key(auth: str | None, how: str | None) -> str:
+    """What an error body adds about the key it was sent: nothing, the key, or a mask.
+
+    Example:
+        >>> _quoted_key("Bearer sk-abc123def456wxyz", "masked")
+        'Incorrect API key provided: sk-abc1********wxyz.'
+    """
+    key = (auth or "").removeprefix("Bearer ").strip()
+    if not how or not key:
+        return ""
+    if how == "masked":
+        key = key[:7] + "*" * max(3, len(key) - 11) + key[-4:]
+    return f"Incorrect API key provided: {key}."
 
 
 def _completion(digest: str, model: str, text: str, raw: bytes) -> dict:
@@ -118,8 +135,9 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.authorizations.add(auth)
         if not self.path.rstrip("/").endswith("/chat/completions"):
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
+        quoted = _quoted_key(auth, fake.quote_key)
         if fake.api_key and auth != f"Bearer {fake.api_key}":
-            return self._send(401, {"error": {"message": "invalid API key"}})
+            return self._send(401, {"error": {"message": quoted or "invalid API key"}})
         try:
             body = json.loads(raw)
             messages = body["messages"]
@@ -132,12 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fake.keep_bodies:
                 fake.bodies.append(body)
         try:
-            self._answer(raw, body, messages, model)
+            self._answer(raw, body, messages, model, quoted)
         finally:
             with fake._lock:
                 fake.in_flight -= 1
 
-    def _answer(self, raw: bytes, body: dict, messages: list, model: str) -> None:
+    def _answer(self, raw: bytes, body: dict, messages: list, model: str, quoted: str) -> None:
         fake = self.server.fake
         digest = hashlib.sha256(raw).hexdigest()
         with fake._lock:
@@ -146,7 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
         if attempt <= fake.fail_first and fake.fail_status:
             status = fake.fail_status[(attempt - 1) % len(fake.fail_status)]
             headers = {"Retry-After": "0"} if status == 429 else None
-            return self._send(status, {"error": {"message": "try again"}}, headers)
+            message = f"try again. {quoted}".strip()
+            return self._send(status, {"error": {"message": message}}, headers)
         if attempt <= fake.stall_first:
             time.sleep(fake.stall_s)
         if fake.delay:
@@ -167,6 +186,11 @@ class _Server(ThreadingHTTPServer):
         self.fake = fake
         super().__init__(address, _Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        """Stay quiet when a client hangs up (a run that stopped); report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class FakeChatServer:
     """A threaded OpenAI-compatible test server (see the module docstring).
@@ -181,6 +205,8 @@ class FakeChatServer:
         no_rating: substrings; a request whose last message contains one gets
             :data:`NO_RATING_TEXT`.
         api_key: if set, requests without ``Authorization: Bearer <api_key>`` get 401.
+        quote_key: ``"full"`` or ``"masked"``: every error body (401 and ``fail_status``)
+            quotes the key the request was sent, whole or as ``sk-abc1****wxyz``.
         keep_bodies: keep every request body in ``bodies`` (for tests).
 
     Attributes (readable while it runs): ``requests`` (all attempts), ``statuses``
@@ -199,6 +225,7 @@ class FakeChatServer:
         stall_s: float = 2.0,
         no_rating: tuple[str, ...] = (),
         api_key: str | None = None,
+        quote_key: str | None = None,
         keep_bodies: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -210,6 +237,9 @@ class FakeChatServer:
         self.stall_s = stall_s
         self.no_rating = tuple(no_rating)
         self.api_key = api_key
+        if quote_key not in (None, "full", "masked"):
+            raise ValueError(f"quote_key must be None, 'full' or 'masked', got {quote_key!r}")
+        self.quote_key = quote_key
         self.requests = 0
         self.statuses: Counter[int] = Counter()
         self.authorizations: set[str] = set()
