@@ -147,7 +147,7 @@ def test_help_everywhere():
 
 @pytest.mark.slow
 def test_demo_runs_the_pipeline(demo_run):
-    out, result, warned = demo_run
+    out, result, _ = demo_run
     assert result.exit_code == 0, result.output
     # 60 draws: the fit says so, as a message (no warning class, source path or line)
     assert "warning: the posterior is not trustworthy yet" in result.stderr

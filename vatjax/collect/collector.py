@@ -370,11 +370,11 @@ def collect(
     """Judge every item under every condition and append each answer to a store.
 
     Resumable: keys already answered in ``out`` are skipped, so rerunning after a crash,
-    Ctrl-C or a failed request collects only what is missing. An endpoint that refuses
-    every request stops the run with :class:`~vatjax.collect.FatalEndpointError` (HTTP 401,
-    403, 404) or :class:`~vatjax.collect.EndpointUnreachableError` (``max_connect_failures``
-    failed connections in a row); what was answered before stays in the store. The store converts to the
-    long table with :func:`~vatjax.collect.store_to_table`.
+    Ctrl-C or a failed request collects only what is missing. A refusing endpoint stops the
+    run with :class:`~vatjax.collect.FatalEndpointError` (HTTP 401, 403, 404) or
+    :class:`~vatjax.collect.EndpointUnreachableError` (``max_connect_failures`` failed
+    connections in a row), keeping what was answered. :func:`~vatjax.collect.store_to_table`
+    turns the store into the long table.
 
     Args:
         items: item bank path or DataFrame (:func:`~vatjax.collect.load_items`).
@@ -391,8 +391,7 @@ def collect(
             (few-shot pool file), ``holdout`` (0.3 of scenarios for the few-shot pool),
             ``judge_template``, ``system`` (a system message for every request),
             ``fields`` (item column names), ``scale`` ((1, 5)), ``fsync`` (True),
-            ``progress`` (callback ``(done, total, errors)``), ``max_connect_failures``
-            (:data:`~vatjax.collect.client.MAX_CONNECT_FAILURES`, 5).
+            ``progress`` (callback ``(done, total, errors)``), ``max_connect_failures`` (5).
 
     Returns:
         :class:`CollectSummary`.
