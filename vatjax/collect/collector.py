@@ -393,8 +393,7 @@ def collect(
             ``fields`` (item column names), ``scale`` ((1, 5)), ``fsync`` (True),
             ``progress`` (callback ``(done, total, errors)``), ``max_connect_failures`` (5).
 
-    Returns:
-        :class:`CollectSummary`.
+    Returns: a :class:`CollectSummary`.
     """
     return asyncio.run(
         collect_async(items, conditions, endpoint=endpoint, model=model, out=out, **options)
