@@ -13,6 +13,7 @@ from arviz_base.io_numpyro import MCMCAdapter, NumPyroInferenceAdapter
 from numpyro.infer import MCMC, NUTS, init_to_uniform
 
 from vatjax.bayes.presets import Preset
+from vatjax.named.progress import progress_spinner
 
 __all__ = ["use_host_devices"]
 
@@ -85,19 +86,21 @@ def run_nuts(model, d, s, preset, key, progress):
         max_tree_depth=s["max_tree_depth"],
         init_strategy=init_to_uniform(radius=1.0),
     )
-    method = _pmap_traced_args if use_host_devices(s["chains"]) else "sequential"
+    parallel = s["chains"] > 1 and use_host_devices(s["chains"])
     mcmc = MCMC(
         kernel,
         num_warmup=s["warmup"],
         num_samples=s["draws"],
         num_chains=s["chains"],
-        chain_method=method,
-        progress_bar=progress,
+        chain_method=_pmap_traced_args if parallel else "sequential",
+        progress_bar=progress and not parallel,  # NumPyro has no bar for parallel chains
         jit_model_args=True,
     )
+    what = f"NUTS: {s['chains']} chains in parallel x {s['warmup'] + s['draws']} iterations"
+    shown = progress_spinner(not (progress and parallel), what)
     fields = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
               "adapt_state.step_size")  # fmt: skip
-    with numpyro_promotion():
+    with numpyro_promotion(), shown:
         mcmc.run(key, d, extra_fields=fields)
     samples = mcmc.get_samples(group_by_chain=True)
     stats = MCMCAdapter(mcmc).get_sample_stats()

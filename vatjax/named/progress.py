@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "progress_spinner"]
 
 
 def progress_bar(quiet: bool, total: int, what: str) -> tuple[Progress, Callable[[int], None]]:
@@ -29,3 +36,23 @@ def progress_bar(quiet: bool, total: int, what: str) -> tuple[Progress, Callable
     )
     task = progress.add_task(what, total=total)
     return progress, lambda count: progress.advance(task, count)
+
+
+def progress_spinner(quiet: bool, what: str) -> Progress:
+    """One line with a spinner and the time elapsed, for work that cannot report its
+    progress (chains running in parallel inside one XLA call); a context manager.
+
+    Example:
+        >>> with progress_spinner(True, "demo"):
+        ...     pass
+    """
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]{what}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    progress.add_task(what, total=None)
+    return progress
