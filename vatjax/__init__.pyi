@@ -15,6 +15,7 @@ from .data import shifts as shifts
 from .data import simulate_study as simulate_study
 from .errors import VatInputError as VatInputError
 from .named import bootstrap as bootstrap
+from .named import circumplex as circumplex
 from .named import compare as compare
 from .named import metrics_table as metrics_table
 from .named import noise_floor as noise_floor

@@ -8,6 +8,7 @@ Example:
 """
 
 from vatjax.named.bootstrap import bootstrap as bootstrap
+from vatjax.named.circumplex import circumplex as circumplex
 from vatjax.named.compare import compare as compare
 from vatjax.named.compare import pairs_table as pairs_table
 from vatjax.named.noise_floor import noise_floor as noise_floor
