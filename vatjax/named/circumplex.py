@@ -12,7 +12,7 @@ Example:
     >>> delta = vatjax.shifts(vatjax.load_judgments(s.table))
     >>> res = circumplex(delta, n_permutations=200, seed=0)
     >>> sorted(res.data_vars)
-    ['agreements', 'ci', 'disagreements', 'p_value', 'ties']
+    ['agreements', 'ci', 'cosine', 'cosine_r2', 'disagreements', 'p_value', 'ties']
     >>> res.attrs["predictions"]
     800
 """
@@ -32,6 +32,7 @@ from vatjax.core.circumplex import (
     permuted_agreements,
     relabellings,
 )
+from vatjax.core.cosine import cosine_fit, cosine_fit_free
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import taxonomy_of
 
@@ -117,9 +118,11 @@ def circumplex(
     angles: Sequence[float] | Mapping[str, float] | None = None,
     n_permutations: int = 10_000,
     seed: int = 0,
+    harmonics: int = 2,
+    free_angles: bool = False,
 ) -> xr.Dataset:
-    """The correspondence index CI of the circular order hypothesis and its permutation
-    p-value, per cell.
+    """The correspondence index CI of the circular order hypothesis, its permutation
+    p-value, and the cosine model of the coupling against angular distance, per cell.
 
     Args:
         x: a coupling (dims ``..., value, value2``) or shifts (``..., scenario, value``).
@@ -128,50 +131,89 @@ def circumplex(
         n_permutations: relabellings of the values for ``p_value`` (0: CI only); all V!
             of them when V! is no more (exact), else this many drawn plus the identity.
         seed: the drawn relabellings' seed.
+        harmonics: K of the cosine model R_uw ~ b0 + sum_k b_k cos(k (theta_u - theta_w))
+            (:mod:`vatjax.core.cosine`).
+        free_angles: fit the angles too (``angle``; the first value's held), else fixed.
 
     Returns:
         ``ci`` (in [-1, 1]), ``p_value`` (share of relabellings with at least the observed
-        agreements, identity counted, as RTHOR), ``agreements``, ``disagreements``, ``ties``; NaN CI
-        where a coupling entry is NaN.
+        agreements, identity counted, as RTHOR), ``agreements``, ``disagreements``,
+        ``ties``, ``cosine`` (b0..bK along ``harmonic``), ``cosine_r2`` (share of the
+        off-diagonal variance explained), and with ``free_angles`` ``angle``; NaN where a
+        coupling entry is NaN.
     """
     if n_permutations < 0:
         raise VatInputError(f"n_permutations must be 0 (CI only) or more; got {n_permutations}")
+    if harmonics < 1:
+        raise VatInputError(f"harmonics must be 1 or more; got {harmonics}")
     coupling = _coupling(x)
     values = coupling["value"].values
     theta = circle_angles(values, order=order, angles=angles, taxonomy=taxonomy_of(x))
-    dist = circular_distances(theta)
     iu, ju = pair_index(len(values))
-    h = hypothesis(dist[iu, ju])
-    lead = coupling.shape[:-2]
     pairs = coupling.values[..., iu, ju].reshape(-1, len(iu)).astype(np.float32)
-    perms, exact = relabellings(len(values), n_permutations, seed)
-    counts, num_perm = [], []
+    bad = np.isnan(pairs).any(-1)
+    fields, attrs = _order_test(pairs, bad, theta, n_permutations, seed)
+    fields |= _cosine(pairs, bad, theta, harmonics, free_angles)
+    dims = coupling.dims[:-2]
+    out = xr.Dataset(coords={d: coupling[d] for d in dims if d in coupling.coords})
+    for name, (data, extra, long_name) in fields.items():
+        out[name] = xr.DataArray(data.reshape(tuple(coupling.shape[:-2]) + data.shape[1:]),
+                                 dims=(*dims, *extra), attrs={"long_name": long_name})  # fmt: skip
+    if free_angles:
+        out = out.assign_coords(value=values)
+    out.attrs = attrs | {"values": [str(v) for v in values], "angles": theta.tolist(),
+                         "harmonics": harmonics, "free_angles": int(free_angles)}  # fmt: skip
+    return out
+
+
+def _order_test(pairs, bad, theta, n_permutations, seed) -> tuple[dict, dict]:
+    """CI, its p-value and counts per cell (RTHOR), and the test's attrs."""
+    dist = circular_distances(theta)
+    iu, ju = pair_index(len(theta))
+    h = hypothesis(dist[iu, ju])
+    perms, exact = relabellings(len(theta), n_permutations, seed)
+    counts, agree_perm = [], []
     for start in range(0, max(len(pairs), 1), CELL_BLOCK):
         block = pairs[start : start + CELL_BLOCK]
         counts.append(np.stack([np.asarray(c) for c in order_counts(block, h)], -1))
         if n_permutations:  # every cell meets the same relabellings
-            num_perm.append(np.asarray(permuted_agreements(block, dist, perms)))
+            agree_perm.append(np.asarray(permuted_agreements(block, dist, perms)))
     agree, disagree, ties = np.concatenate(counts).T
     n_pred = int(h.sum())
-    bad = np.isnan(pairs).any(-1)
-    ci = np.where(bad, np.nan, (agree - disagree) / max(n_pred, 1))
     p = np.full(len(pairs), np.nan)
-    if n_permutations:
-        at_least = np.concatenate(num_perm) >= agree[:, None] - 0.5  # integer counts
-        p = at_least.mean(-1)  # the identity (first) counts: p >= 1 / K
-        p = np.where(bad, np.nan, p)
-    dims = coupling.dims[:-2]
-    coords = {d: coupling[d] for d in dims if d in coupling.coords}
-    out = xr.Dataset(coords=coords)
-    fields = {"ci": (ci, "correspondence index (agreements - disagreements) / predictions"),
-              "p_value": (p, "permutation p-value (values relabelled; RTHOR's: agreements)"),
-              "agreements": (agree, "predictions the coupling agrees with"),
-              "disagreements": (disagree, "predictions the coupling contradicts"),
-              "ties": (ties, "predictions with equal correlations (denominator only)")}  # fmt: skip
-    for name, (data, long_name) in fields.items():
-        out[name] = xr.DataArray(data.reshape(lead), dims=dims, attrs={"long_name": long_name})
-    out.attrs = {"predictions": n_pred, "n_permutations": len(perms) if n_permutations else 0,
-                 "exact_test": int(exact), "seed": seed,
-                 "values": [str(v) for v in values], "angles": theta.tolist(),
-                 "method": "RTHOR (Hubert and Arabie 1987): nearer values correlate more"}  # fmt: skip
-    return out
+    if n_permutations:  # the identity (first) counts, so p >= 1 / K; counts are integers
+        p = np.where(bad, np.nan, (np.concatenate(agree_perm) >= agree[:, None] - 0.5).mean(-1))
+    fields = {
+        "ci": (np.where(bad, np.nan, (agree - disagree) / max(n_pred, 1)), (),
+               "correspondence index (agreements - disagreements) / predictions"),
+        "p_value": (p, (), "permutation p-value (values relabelled; RTHOR's: agreements)"),
+        "agreements": (agree, (), "predictions the coupling agrees with"),
+        "disagreements": (disagree, (), "predictions the coupling contradicts"),
+        "ties": (ties, (), "predictions with equal correlations (denominator only)"),
+    }  # fmt: skip
+    attrs = {"predictions": n_pred, "n_permutations": len(perms) if n_permutations else 0,
+             "exact_test": int(exact), "seed": seed,
+             "method": "RTHOR (Hubert and Arabie 1987): nearer values correlate more"}  # fmt: skip
+    return fields, attrs
+
+
+def _cosine(pairs, bad, theta, harmonics, free_angles) -> dict:
+    """The cosine model per cell: coefficients, r2, and the angles when free."""
+    iu, ju = pair_index(len(theta))
+    clean = np.where(bad[:, None], 0.0, pairs)
+    if free_angles:
+        angle, coef, r2 = (np.asarray(a, np.float64) for a in
+                           cosine_fit_free(clean, np.asarray(theta, np.float32), harmonics))  # fmt: skip
+    else:
+        coef, r2 = (np.asarray(a, np.float64) for a in
+                    cosine_fit(clean, np.asarray(theta[iu] - theta[ju], np.float32), harmonics))  # fmt: skip
+    fields = {
+        "cosine": (np.where(bad[:, None], np.nan, coef), ("harmonic",),
+                   "b_k of R_uw ~ sum_k b_k cos(k (theta_u - theta_w)), k = 0..K"),
+        "cosine_r2": (np.where(bad, np.nan, r2), (),
+                      "share of the off-diagonal coupling variance the cosine model explains"),
+    }  # fmt: skip
+    if free_angles:
+        fields["angle"] = (np.where(bad[:, None], np.nan, angle), ("value",),
+                           "fitted angle on the circle (radians; the first value's held)")  # fmt: skip
+    return fields
