@@ -27,6 +27,7 @@ import typer
 from rich.markup import escape
 
 from vatjax.cli.analyze import analyze_command
+from vatjax.cli.circumplex import circumplex_command
 from vatjax.cli.collect import collect_command
 from vatjax.cli.common import err_console, friendly_errors
 from vatjax.cli.compare import compare_command
@@ -58,6 +59,7 @@ for _name, _command in (
     ("fit", fit_command),
     ("reliability", reliability_command),
     ("power", power_command),
+    ("circumplex", circumplex_command),
 ):
     app.command(_name)(friendly_errors(_command))
 

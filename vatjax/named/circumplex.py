@@ -36,7 +36,7 @@ from vatjax.core.cosine import cosine_fit, cosine_fit_free
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import taxonomy_of
 
-__all__ = ["circle_angles", "circumplex"]
+__all__ = ["circle_angles", "circumplex", "circumplex_intervals"]
 
 CELL_BLOCK = 2048
 """Cells per call: bounds the (cell, pair, pair) sign array (2048 x 45 x 45 floats)."""
@@ -217,3 +217,39 @@ def _cosine(pairs, bad, theta, harmonics, free_angles) -> dict:
         fields["angle"] = (np.where(bad[:, None], np.nan, angle), ("value",),
                            "fitted angle on the circle (radians; the first value's held)")  # fmt: skip
     return fields
+
+
+def circumplex_intervals(
+    result: xr.Dataset, replicates: xr.DataArray, *, level: float = 0.95
+) -> xr.Dataset:
+    """``result`` with percentile intervals of CI and the cosine model's r2 from coupling
+    replicates (a bootstrap's ``coupling_replicates``, dim ``resample``).
+
+    Example:
+        >>> import vatjax
+        >>> s = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=40)
+        >>> delta = vatjax.shifts(vatjax.load_judgments(s.table))
+        >>> boot = vatjax.bootstrap(delta, n_resamples=30, keep_replicates=True, quiet=True)
+        >>> res = circumplex_intervals(circumplex(delta, n_permutations=0),
+        ...                            boot["coupling_replicates"], level=0.9)
+        >>> bool((res["ci_lower"] <= res["ci_upper"]).all())
+        True
+    """
+    if not 0 < level < 1:
+        raise VatInputError(f"level must lie strictly between 0 and 1, e.g. 0.95; got {level}")
+    settings = {k: result.attrs[k] for k in ("harmonics",)}
+    angles = dict(zip(result.attrs["values"], result.attrs["angles"], strict=True))
+    reps = circumplex(replicates, angles=angles, n_permutations=0, **settings)
+    tail = (1 - level) / 2
+    out = result.copy()
+    for name in ("ci", "cosine_r2"):
+        bounds = reps[name].quantile([tail, 1 - tail], dim="resample", skipna=True)
+        out[f"{name}_lower"] = bounds.isel(quantile=0, drop=True).assign_attrs(
+            long_name=f"{level:.0%} percentile interval of {name} over the replicates: lower"
+        )
+        out[f"{name}_upper"] = bounds.isel(quantile=1, drop=True).assign_attrs(
+            long_name=f"{level:.0%} percentile interval of {name} over the replicates: upper"
+        )
+    out.attrs["interval_level"] = level
+    out.attrs["interval_replicates"] = replicates.sizes["resample"]
+    return out
