@@ -42,8 +42,8 @@ def analysed(own_table, tmp_path_factory):
 def test_analyze_writes_every_result_the_report_reads(analysed, own_table):
     out, result = analysed
     assert result.exit_code == 0, result.output
-    for name in ("vat.nc", "bootstrap.nc", "noise_floor.nc", "compare.nc", "vat.csv",
-                 "provenance.json", "report.html"):  # fmt: skip
+    for name in ("vat.nc", "bootstrap.nc", "noise_floor.nc", "compare.nc", "circumplex.nc",
+                 "vat.csv", "provenance.json", "report.html"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
     assert not (out / "posterior.nc").exists() and not (out / "power.nc").exists()
     table = pd.read_csv(out / "vat.csv")
@@ -63,9 +63,10 @@ def test_analyze_prints_one_line_per_stage_then_the_table(analysed):
     lines = result.stdout.splitlines()
     timed = [line for line in lines if re.fullmatch(r".+: \d+\.\d s", line)]
     assert [t.split(":")[0].split()[0] for t in timed] == [
-        "loading", "VAT", "bootstrap", "noise", "paired", "report"]  # fmt: skip
+        "loading", "VAT", "bootstrap", "circumplex", "noise", "paired", "report"]  # fmt: skip
     assert any(line.startswith("fit: skipped (switched off)") for line in lines)
     assert "prompt-8shot:Security" in result.stdout and "gain [95% CI]" in result.stdout
+    assert "circumplex: CI median" in result.stdout
 
 
 def test_report_reruns_on_the_folder_analyze_wrote(analysed, tmp_path):

@@ -1,9 +1,9 @@
 """The analysis of one judgments table: what ``vatjax analyze`` runs (and ``vatjax demo``, on
 the simulated study).
 
-validate -> VAT metrics -> bootstrap -> noise floor -> paired comparisons -> power (the
-study as its own pilot) -> judge reliability (when ratings repeat) -> Bayesian fit ->
-report. Every result goes into one folder under the names of
+validate -> VAT metrics -> bootstrap -> circumplex test -> noise floor -> paired
+comparisons -> power (the study as its own pilot) -> judge reliability (when ratings
+repeat) -> Bayesian fit -> report. Every result goes into one folder under the names of
 :data:`vatjax.cli.results.RESULT_FILES`, which :mod:`vatjax.cli.report` reads, with
 ``provenance.json`` (the input's name and SHA-256, the scale, the baseline, every setting
 and each stage's seconds). A stage that cannot run on this study (one intervention to
@@ -53,6 +53,10 @@ take hours)."""
 
 POWER_N = (80, 250, 1000, 3000, 9002)
 """The sample sizes of an analysis's power table."""
+
+CIRCUMPLEX_PERMUTATIONS = 10_000
+"""Relabellings of the circumplex test's p-value (48 cells: about 2 s, compilation
+included)."""
 
 
 @dataclass(frozen=True)
@@ -162,10 +166,15 @@ def _uncertainty(run: _Run, delta, cells: str):
         what = f"bootstrap: {s.n_resamples:,} resamples ({s.scheme}, {s.interval}), {cells}"
         with run.stages(what, name="bootstrap", spinner=False):
             boot = bootstrap(delta, n_resamples=s.n_resamples, scheme=s.scheme,
-                             interval=s.interval, level=s.confidence, eps=s.eps, **common)  # fmt: skip
-            run.save("bootstrap", boot)
+                             interval=s.interval, level=s.confidence, eps=s.eps,
+                             keep_replicates=True, **common)  # fmt: skip
+            replicates = [v for v in boot.data_vars if v.endswith("_replicates")]
+            kept, boot = boot["coupling_replicates"], boot.drop_vars(replicates)
+            run.save("bootstrap", boot.drop_dims("resample", errors="ignore"))
+        _circumplex(run, delta, kept)
     else:
         run.skip("bootstrap", "--bootstrap 0")
+        _circumplex(run, delta, None)
     if s.n_permutations:
         what = f"noise floor: {s.n_permutations:,} permutations, {cells}"
         with run.stages(what, name="noise_floor", spinner=False):
@@ -174,6 +183,24 @@ def _uncertainty(run: _Run, delta, cells: str):
     else:
         run.skip("noise_floor", "--null 0")
     return boot, null
+
+
+def _circumplex(run: _Run, delta, replicates) -> None:
+    """The circumplex test and cosine model of every cell (with CI's interval from the
+    bootstrap's coupling replicates when there are some), saved as circumplex.nc."""
+    from vatjax.named import circumplex
+    from vatjax.named.circumplex import circumplex_intervals
+
+    s = run.s
+
+    def compute():
+        res = circumplex(delta, n_permutations=CIRCUMPLEX_PERMUTATIONS, seed=s.seed)
+        if replicates is None:
+            return res
+        return circumplex_intervals(res, replicates, level=s.confidence)
+
+    what = f"circumplex test (RTHOR, {CIRCUMPLEX_PERMUTATIONS:,} relabellings), cosine model"
+    run.optional("circumplex", what, compute, spinner=True)
 
 
 def _inference(run: _Run, judgments, delta, result) -> None:

@@ -11,13 +11,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from vatjax.cli.common import check_folder, console, parse_scale
 from vatjax.cli.results import RESULT_FILES
 from vatjax.cli.terminal import print_table, vat_view
+from vatjax.data import load
 
-__all__ = ["analyze_command", "print_summary"]
+__all__ = ["analyze_command", "circumplex_sentence", "print_summary"]
+
+
+def circumplex_sentence(result) -> str:
+    """One line on the circumplex test over all cells.
+
+    Example:
+        >>> import xarray as xr
+        >>> res = xr.Dataset({"ci": ("cell", [0.4, 0.6]), "p_value": ("cell", [0.01, 0.2]),
+        ...                   "cosine_r2": ("cell", [0.3, 0.5])}, attrs={"n_permutations": 999})
+        >>> circumplex_sentence(res)[:60]
+        'circumplex: CI median 0.500 (0.400 to 0.600), p < 0.05 in 1 '
+    """
+    ci, p = result["ci"].values.ravel(), result["p_value"].values.ravel()
+    return (
+        f"circumplex: CI median {np.nanmedian(ci):.3f} ({np.nanmin(ci):.3f} to "
+        f"{np.nanmax(ci):.3f}), p < 0.05 in {int((p < 0.05).sum())} of {ci.size} cells (RTHOR, "
+        f"{result.attrs['n_permutations']:,} relabellings: nearer values correlate more); "
+        f"cosine model r2 median {float(result['cosine_r2'].median()):.3f}. Per cell: "
+        f"{RESULT_FILES['circumplex']}, vatjax circumplex, the report."
+    )
 
 
 def print_summary(table, out: Path, paths: dict, *, confidence: float, wide: bool) -> None:
@@ -38,6 +60,9 @@ def print_summary(table, out: Path, paths: dict, *, confidence: float, wide: boo
     )
     if "nvat_floor" in table.columns:
         console.print(floor_sentence(table), highlight=False, soft_wrap=True)
+    if "circumplex" in paths:
+        console.print(circumplex_sentence(load(paths["circumplex"])), highlight=False,
+                      soft_wrap=True)  # fmt: skip
     console.print(f"results in {out}/: " + ", ".join(p.name for p in paths.values()),
                   highlight=False, soft_wrap=True)  # fmt: skip
     console.print(f"report: {paths['report'].resolve()}", highlight=False, soft_wrap=True)

@@ -32,13 +32,22 @@ RESULT_FILES = {
     "compare": "compare.nc",
     "power": "power.nc",
     "reliability": "reliability.nc",
+    "circumplex": "circumplex.nc",
     "provenance": "provenance.json",
     "report": "report.html",
 }
 """Result name -> file name in a results folder."""
 
 SAVED_RESULTS = (
-    "vat", "bootstrap", "noise_floor", "posterior", "truth", "compare", "power", "reliability"
+    "vat",
+    "bootstrap",
+    "noise_floor",
+    "posterior",
+    "truth",
+    "compare",
+    "power",
+    "reliability",
+    "circumplex",
 )
 """The saved (netCDF) results a report reads; ``vat`` is required, the others optional
 (``truth`` is the simulator's ground truth, which ``vatjax demo`` writes)."""
