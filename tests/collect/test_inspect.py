@@ -1,0 +1,172 @@
+"""The Inspect AI task end to end, with no network: vat_task through inspect_ai.eval with
+Inspect's mockllm provider, its log read back with load_inspect_log, then load_judgments
+and vat on the table."""
+
+from __future__ import annotations
+
+import inspect_ai  # a dev dependency (the `inspect` extra)
+import numpy as np
+import pytest
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+import vatjax
+from vatjax.collect import demo_items_path, parse_rating, plan
+from vatjax.errors import VatInputError
+from vatjax.testing import NO_RATING_TEXT, fake_rating
+
+# Inspect's own noise, not vatjax's: tenacity's deprecation inside its retry set-up, and
+# anyio streams Inspect leaves to the garbage collector.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+CONDITIONS = ["pre", "fewshot:Power:suppress:2"]
+EPOCHS = 2
+UNPARSED = "Scenario: A retired teacher"  # every answer on this scenario (s05) has no rating
+
+
+def _answer(input, tools, tool_choice, config):
+    """The fake server's deterministic answer, through Inspect's mock provider (usage set,
+    so that mockllm counts no tokens: tiktoken would download its encodings)."""
+    msgs = [{"role": m.role, "content": m.text} for m in input]
+    _, text = fake_rating("mock", msgs, config.seed)
+    return _output(NO_RATING_TEXT if msgs[-1]["content"].startswith(UNPARSED) else text)
+
+
+def _output(text: str) -> ModelOutput:
+    out = ModelOutput.from_content(model="mockllm", content=text)
+    out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+    return out
+
+
+SLOW = pytest.mark.slow  # the eval of 320 samples takes about 10 s
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from vatjax.collect.inspect_task import vat_task
+
+    logs_dir = tmp_path_factory.mktemp("inspect-logs")
+    task = vat_task(str(demo_items_path()), CONDITIONS)
+    model = get_model("mockllm/model", custom_outputs=_answer)
+    (log,) = inspect_ai.eval(
+        task, model=model, epochs=EPOCHS, log_dir=str(logs_dir), display="none"
+    )
+    assert log.status == "success", log.error
+    return log, logs_dir
+
+
+@SLOW
+def test_one_rating_per_item_condition_epoch(run):
+    _, logs_dir = run
+    table = vatjax.load_inspect_log(logs_dir)
+    jobs, evaluated = plan(demo_items_path(), CONDITIONS, model="x")
+    assert len(table) == len(jobs) * EPOCHS == 2 * 80 * EPOCHS
+    key = ["condition", "scenario", "micro_value", "polarity", "repeat"]
+    assert not table.duplicated(key).any()
+    assert sorted(table["repeat"].unique()) == list(range(EPOCHS))
+    assert set(table["model"]) == {"mockllm/model"}
+    assert set(table["scenario"]) == set(evaluated["scenario"])
+    few = table[table["condition"] == CONDITIONS[1]].iloc[0]
+    assert (few["strategy"], few["target"], few["direction"]) == ("prompt-2shot", "Power", -1)
+
+
+@SLOW
+def test_ratings_are_the_parsed_answers(run):
+    log, _ = run
+    table = vatjax.load_inspect_log(log.location).set_index(
+        ["condition", "scenario", "micro_value", "polarity", "repeat"]
+    )
+    for sample in log.samples[:20]:
+        m = sample.metadata
+        key = (m["condition"], m["scenario"], m["micro_value"], m["polarity"], sample.epoch - 1)
+        want = parse_rating(sample.output.completion)
+        got = table.loc[key, "rating"]
+        assert (np.isnan(got) and want is None) or got == want
+    unparsed = table.index.get_level_values("scenario") == "s05"
+    assert unparsed.any() and table["rating"][unparsed].isna().all()
+    assert table["rating"][~unparsed].notna().all()
+
+
+@SLOW
+def test_fewshot_prompts_carry_the_examples(run):
+    log, _ = run
+    jobs, _ = plan(demo_items_path(), CONDITIONS, model="x")
+    sent = {(j.condition.name, *j.key[2:5]): j.messages for j in jobs}
+    shots = 0
+    for sample in log.samples:
+        m = sample.metadata
+        logged = [{"role": x.role, "content": x.text} for x in sample.messages[:-1]]
+        assert logged == sent[(m["condition"], m["scenario"], m["micro_value"], m["polarity"])]
+        if m["condition"] == CONDITIONS[1]:
+            roles = [x["role"] for x in logged]
+            assert roles == ["user", "assistant", "user", "assistant", "user"]
+            assert {logged[1]["content"], logged[3]["content"]} <= {"1", "5"}
+            shots += 1
+    assert shots == 80 * EPOCHS
+
+
+@SLOW
+def test_load_judgments_and_vat_run_on_the_table(run):
+    _, logs_dir = run
+    judgments = vatjax.load_judgments(vatjax.load_inspect_log(logs_dir))
+    assert judgments.sizes["condition"] == 2 and judgments.sizes["model"] == 1
+    result = vatjax.vat(vatjax.shifts(judgments))
+    assert result["nvat"].dims == ("model", "intervention")
+    assert np.isfinite(result["nvat"].values).all()
+
+
+@SLOW
+def test_model_label(run):
+    log, _ = run
+    table = vatjax.load_inspect_log(log.location, model="base")
+    assert set(table["model"]) == {"base"}
+
+
+def test_a_log_of_another_task_is_refused(tmp_path):
+    from inspect_ai import Task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.solver import generate
+
+    other = Task(
+        dataset=[Sample(input="What is 2 + 2?", target="4")], solver=generate(), name="arithmetic"
+    )
+    (log,) = inspect_ai.eval(
+        other,
+        model=get_model("mockllm/model", custom_outputs=[_output("4")]),
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    with pytest.raises(VatInputError, match=r"task 'arithmetic'.*no \['scenario'"):
+        vatjax.load_inspect_log(log.location)
+
+
+def test_no_logs_and_missing_path(tmp_path):
+    with pytest.raises(VatInputError, match="no Inspect logs"):
+        vatjax.load_inspect_log(tmp_path)
+    with pytest.raises(VatInputError, match="no such Inspect log"):
+        vatjax.load_inspect_log(tmp_path / "x.eval")
+
+
+def test_task_is_registered_under_the_package_name():
+    from inspect_ai._util.registry import registry_info
+
+    from vatjax.collect.inspect_task import vat_task
+
+    assert registry_info(vat_task).name == "vatjax/vat_task"
+
+
+def test_conditions_as_one_string_and_entry_point_in_pyproject():
+    import tomllib
+    from pathlib import Path
+
+    from vatjax.collect.inspect_task import vat_task
+
+    task = vat_task(conditions="pre; system:Security:reinforce")
+    assert {s.metadata["condition"] for s in task.dataset} == {"pre", "system:Security:reinforce"}
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["inspect_ai"]["vatjax"] == "vatjax.collect.inspect_task"
+    assert any(d.startswith("inspect-ai") for d in project["optional-dependencies"]["inspect"])
