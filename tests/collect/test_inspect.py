@@ -4,6 +4,12 @@ and vat on the table."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
 import inspect_ai  # a dev dependency (the `inspect` extra)
 import numpy as np
 import pytest
@@ -158,15 +164,40 @@ def test_task_is_registered_under_the_package_name():
     assert registry_info(vat_task).name == "vatjax/vat_task"
 
 
-def test_conditions_as_one_string_and_entry_point_in_pyproject():
-    import tomllib
-    from pathlib import Path
-
+def test_conditions_as_one_string():
     from vatjax.collect.inspect_task import vat_task
 
     task = vat_task(conditions="pre; system:Security:reinforce")
     assert {s.metadata["condition"] for s in task.dataset} == {"pre", "system:Security:reinforce"}
-    root = Path(__file__).resolve().parents[2]
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["inspect_ai"]["vatjax"] == "vatjax.collect.inspect_task"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+BY_NAME = """
+import inspect_ai
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+out = ModelOutput.from_content(model="mockllm", content="4")
+out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+model = get_model("mockllm/model", custom_outputs=[out, out])
+(log,) = inspect_ai.eval("vatjax/vat_task", model=model, limit=2, log_dir=LOG_DIR,
+                         display="none")
+print(log.eval.task, log.status, [s.scores["vat_rating"].value for s in log.samples])
+"""
+
+
+def test_inspect_finds_the_task_by_name_through_the_entry_point(tmp_path):
+    """pyproject's inspect_ai entry point, installed as pip would write it, lets Inspect
+    resolve `vatjax/vat_task` in a fresh interpreter."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert any(d.startswith("inspect-ai") for d in project["optional-dependencies"]["inspect"])
+    (target,) = project["entry-points"]["inspect_ai"].values()
+    dist = tmp_path / "site" / "vatjax_entry-0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: vatjax-entry\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text(f"[inspect_ai]\nvatjax = {target}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(dist.parent)])}
+    script = BY_NAME.replace("LOG_DIR", repr(str(tmp_path / "logs")))
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["vatjax/vat_task", "success", "[4.0,", "4.0]"]
