@@ -156,6 +156,12 @@ def test_no_logs_and_missing_path(tmp_path):
         vatjax.load_inspect_log(tmp_path / "x.eval")
 
 
+def test_without_inspect_the_error_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "inspect_ai.log", None)  # import fails
+    with pytest.raises(VatInputError, match=r"pip install 'vatjax\[inspect\]'"):
+        vatjax.load_inspect_log(tmp_path)
+
+
 def test_task_is_registered_under_the_package_name():
     from inspect_ai._util.registry import registry_info
 
@@ -184,6 +190,7 @@ print(log.eval.task, log.status, [s.scores["vat_rating"].value for s in log.samp
 """
 
 
+@SLOW
 def test_inspect_finds_the_task_by_name_through_the_entry_point(tmp_path):
     """pyproject's inspect_ai entry point, installed as pip would write it, lets Inspect
     resolve `vatjax/vat_task` in a fresh interpreter."""

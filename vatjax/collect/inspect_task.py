@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
+
 try:
     from inspect_ai import Task, task
     from inspect_ai.dataset import MemoryDataset, Sample
@@ -99,7 +101,7 @@ def vat_rating(low: int = 1, high: int = 5):
 
 @task(name=TASK_NAME)
 def vat_task(
-    items: str | None = None,
+    items: str | pd.DataFrame | None = None,
     conditions: str | Sequence[str] = "pre",
     examples: str | None = None,
     holdout: float = 0.3,
@@ -114,7 +116,8 @@ def vat_task(
     """The VAT judging task: one sample per item x condition (see the module docstring).
 
     Args:
-        items: item bank path (:func:`~vatjax.collect.load_items`); default the demo bank.
+        items: item bank path or DataFrame (:func:`~vatjax.collect.load_items`); default
+            the demo bank.
         conditions: condition specs (:func:`~vatjax.collect.parse_condition`), a list or
             one string separated by ';'. A checkpoint condition is judged by the eval's
             ``--model``.
