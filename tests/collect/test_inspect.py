@@ -4,7 +4,9 @@ and vat on the table."""
 
 from __future__ import annotations
 
+import gc
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -27,6 +29,16 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _collect_inspects_streams():
+    """Collect them inside the test, where the filters above apply: left to a later
+    garbage collection, their ResourceWarning would meet filterwarnings=error outside
+    any test and fail the session."""
+    yield
+    gc.collect()
+
 
 CONDITIONS = ["pre", "fewshot:Power:suppress:2"]
 EPOCHS = 2
@@ -122,6 +134,15 @@ def test_load_judgments_and_vat_run_on_the_table(run):
     result = vatjax.vat(vatjax.shifts(judgments))
     assert result["nvat"].dims == ("model", "intervention")
     assert np.isfinite(result["nvat"].values).all()
+
+
+@SLOW
+def test_a_sample_in_two_logs_counts_once(run, tmp_path):
+    """An eval and its retry (inspect eval-retry) both hold the samples done before."""
+    log, _ = run
+    for name in ("a.eval", "b.eval"):
+        shutil.copy(log.location, tmp_path / name)
+    assert len(vatjax.load_inspect_log(tmp_path)) == len(log.samples)
 
 
 @SLOW
