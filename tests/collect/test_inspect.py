@@ -109,6 +109,21 @@ def test_ratings_are_the_parsed_answers(run):
 
 
 @SLOW
+def test_each_epoch_sends_its_own_seed(run):
+    """Epoch e is asked with seed + e - 1, as the direct client asks repeat r with seed + r."""
+    log, _ = run
+    for sample in log.samples[:40]:
+        msgs = [{"role": x.role, "content": x.text} for x in sample.messages[:-1]]
+        if not msgs[-1]["content"].startswith(UNPARSED):
+            assert sample.output.completion == fake_rating("mock", msgs, sample.epoch - 1)[1]
+    table = vatjax.load_inspect_log(log.location)
+    by_repeat = table.pivot_table(
+        "rating", ["condition", "scenario", "micro_value", "polarity"], "repeat"
+    )
+    assert (by_repeat[0] != by_repeat[1]).any()
+
+
+@SLOW
 def test_fewshot_prompts_carry_the_examples(run):
     log, _ = run
     jobs, _ = plan(demo_items_path(), CONDITIONS, model="x")

@@ -3,7 +3,7 @@
 One sample per item x condition. Its input is the chat the direct client would send
 (:func:`~vatjax.collect.plan`: the run's system message, the condition's steering system
 message, the few-shot examples as earlier turns, then the judge prompt), the solver
-generates, and :func:`vat_rating` parses the answer with vatjax's
+:func:`judge` generates (epoch e with seed + e - 1, as the client's repeats), and :func:`vat_rating` parses the answer with vatjax's
 :func:`~vatjax.collect.parse_rating`. Inspect's epochs are the repeated judgments (epoch
 e is repeat e - 1). :func:`~vatjax.collect.inspect_log.load_inspect_log` turns the logs
 into the judgments table. Needs Inspect AI (``pip install 'vatjax[inspect]'``)::
@@ -37,7 +37,7 @@ try:
         GenerateConfig,
     )
     from inspect_ai.scorer import Score, Target, mean, scorer
-    from inspect_ai.solver import TaskState, generate
+    from inspect_ai.solver import Generate, TaskState, solver
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "vatjax's Inspect task needs Inspect AI: pip install 'vatjax[inspect]'"
@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from vatjax.collect.collector import plan
 from vatjax.collect.prompts import JUDGE_TEMPLATE, parse_rating
 
-__all__ = ["METADATA_KEYS", "TASK_NAME", "vat_rating", "vat_task"]
+__all__ = ["METADATA_KEYS", "TASK_NAME", "judge", "vat_rating", "vat_task"]
 
 TASK_NAME = "vat_task"
 """The task's name in Inspect's logs (``vatjax/vat_task`` once vatjax is installed)."""
@@ -75,6 +75,24 @@ def _conditions(conditions: str | Sequence[str]) -> list[str]:
     if isinstance(conditions, str):
         return [c.strip() for c in conditions.split(";") if c.strip()]
     return [str(c) for c in conditions]
+
+
+@solver
+def judge(seed: int | None = 0):
+    """Ask the model once; epoch e sends ``seed + e - 1``, as the direct client sends
+    seed + repeat (so repeats are not copies of one seeded answer). None: no seed.
+
+    Example:
+        >>> callable(judge(0))
+        True
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        if seed is None:
+            return await generate(state)
+        return await generate(state, seed=seed + state.epoch - 1)
+
+    return solve
 
 
 @scorer(metrics=[mean()])
@@ -121,8 +139,9 @@ def vat_task(
         conditions: condition specs (:func:`~vatjax.collect.parse_condition`), a list or
             one string separated by ';'. A checkpoint condition is judged by the eval's
             ``--model``.
-        examples, holdout, judge_template, system, fields, scale, seed: as for
+        examples, holdout, judge_template, system, fields, scale: as for
             :func:`~vatjax.collect.collect`.
+        seed: epoch e sends seed + e - 1 (:func:`judge`); None sends none.
         temperature, max_tokens: the generate config (Inspect's ``--temperature`` and
             ``--max-tokens`` override them).
 
@@ -158,7 +177,7 @@ def vat_task(
         samples.append(Sample(input=_chat(job.messages), id=sid, metadata=meta))
     return Task(
         dataset=MemoryDataset(samples, name="vatjax-items"),
-        solver=generate(),
+        solver=judge(seed),
         scorer=vat_rating(lo, hi),
-        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed),
+        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
     )
