@@ -167,7 +167,8 @@ def test_model_label(run):
     assert set(table["model"]) == {"base"}
 
 
-def test_a_log_of_another_task_is_refused(tmp_path):
+@pytest.fixture(scope="module")
+def other_log(tmp_path_factory):
     from inspect_ai import Task
     from inspect_ai.dataset import Sample
     from inspect_ai.solver import generate
@@ -178,11 +179,27 @@ def test_a_log_of_another_task_is_refused(tmp_path):
     (log,) = inspect_ai.eval(
         other,
         model=get_model("mockllm/model", custom_outputs=[_output("4")]),
-        log_dir=str(tmp_path),
+        log_dir=str(tmp_path_factory.mktemp("other")),
         display="none",
     )
+    return log
+
+
+def test_a_log_of_another_task_is_refused(other_log):
     with pytest.raises(VatInputError, match=r"task 'arithmetic'.*no \['scenario'"):
-        vatjax.load_inspect_log(log.location)
+        vatjax.load_inspect_log(other_log.location)
+    folder = Path(other_log.location).parent
+    shutil.copy(other_log.location, folder / "again.eval")
+    with pytest.raises(VatInputError, match=r"task\(s\) \['arithmetic'\], none of vatjax's"):
+        vatjax.load_inspect_log(folder)
+
+
+@SLOW
+def test_in_a_shared_log_folder_other_tasks_are_skipped(run, other_log, tmp_path):
+    log, _ = run
+    shutil.copy(log.location, tmp_path / "vat.eval")
+    shutil.copy(other_log.location, tmp_path / "other.eval")
+    assert len(vatjax.load_inspect_log(tmp_path)) == len(log.samples)
 
 
 def test_no_logs_and_missing_path(tmp_path):

@@ -7,7 +7,8 @@ the model's answer with vatjax's :func:`~vatjax.collect.parse_rating` (an answer
 rating is a missing rating, as in the direct client's store), and its epoch e is repeat
 e - 1. A sample that failed (Inspect's ``error``) gives no row: retry the eval
 (``inspect eval-retry``). A sample found in several logs (an eval and its retry) is
-taken from the newest log.
+taken from the newest log. In a folder, the logs of other tasks are skipped; a single
+log of another task is an error.
 
 Example:
     >>> import tempfile
@@ -27,7 +28,7 @@ import pandas as pd
 from vatjax.collect.prompts import parse_rating
 from vatjax.errors import VatInputError
 
-__all__ = ["TABLE_COLUMNS", "load_inspect_log"]
+__all__ = ["TABLE_COLUMNS", "TASK_NAME", "load_inspect_log"]
 
 TABLE_COLUMNS = (
     "model",
@@ -43,6 +44,8 @@ TABLE_COLUMNS = (
     "rating",
 )
 """Columns of :func:`load_inspect_log` (the long table of ``load_judgments``)."""
+TASK_NAME = "vat_task"
+"""The task whose logs are read (``vatjax/vat_task`` when run by name)."""
 _NEEDED = ("scenario", "micro_value", "polarity", "condition", "strategy", "target", "direction")
 _KEY = ["model", "condition", "scenario", "micro_value", "polarity", "repeat"]
 
@@ -72,9 +75,8 @@ def _log_files(path: Path, list_eval_logs) -> list:
     return logs
 
 
-def _rows(log_file, model: str | None, read_eval_log, read_eval_log_samples) -> list[dict]:
+def _rows(log_file, header, model: str | None, read_eval_log_samples) -> list[dict]:
     """The rows of one log (VatInputError if it is not a vat_task log)."""
-    header = read_eval_log(log_file, header_only=True)
     label = model or header.eval.model
     where = getattr(log_file, "name", log_file)
     rows = []
@@ -135,8 +137,18 @@ def load_inspect_log(path: str | os.PathLike, *, model: str | None = None) -> pd
     """
     list_eval_logs, read_eval_log, read_eval_log_samples = _inspect_log_api()
     rows: list[dict] = []
-    for log_file in _log_files(Path(path), list_eval_logs):
-        rows.extend(_rows(log_file, model, read_eval_log, read_eval_log_samples))
+    files, others = _log_files(Path(path), list_eval_logs), set()
+    for log_file in files:
+        header = read_eval_log(log_file, header_only=True)
+        if len(files) > 1 and not header.eval.task.endswith(TASK_NAME):
+            others.add(header.eval.task)  # a shared log folder: other evals are skipped
+            continue
+        rows.extend(_rows(log_file, header, model, read_eval_log_samples))
+    if others and not rows:
+        raise VatInputError(
+            f"the Inspect logs in {path} are of the task(s) {sorted(others)}, none of "
+            "vatjax's vat_task; run `inspect eval vatjax/vat_task` or give its log"
+        )
     if not rows:
         raise VatInputError(
             f"the Inspect logs in {path} hold no answered sample (every sample failed or "

@@ -44,12 +44,11 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     ) from exc
 
 from vatjax.collect.collector import plan
+from vatjax.collect.inspect_log import TASK_NAME
 from vatjax.collect.prompts import JUDGE_TEMPLATE, parse_rating
 
 __all__ = ["METADATA_KEYS", "TASK_NAME", "judge", "vat_rating", "vat_task"]
 
-TASK_NAME = "vat_task"
-"""The task's name in Inspect's logs (``vatjax/vat_task`` once vatjax is installed)."""
 METADATA_KEYS = (
     "scenario",
     "micro_value",
