@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import vatjax
@@ -147,3 +148,30 @@ def test_bad_files(tmp_path):
 
 def test_the_public_name():
     assert vatjax.load_lm_eval_samples is load_lm_eval_samples
+
+
+def test_unmapped_fields_are_proposed_from_the_documents(output_path):
+    """No fields=: scene_id, meta.value_item and sign are found by their names and values;
+    +1/-1 read as express/suppress."""
+    table = load_lm_eval_samples(output_path, fields={"cond": "condition"})
+    mapped = load_lm_eval_samples(output_path, fields={**FIELDS, "cond": "condition"})
+    pd.testing.assert_frame_equal(table, mapped)
+    assert set(table["polarity"]) == {"express", "suppress"}
+
+
+def test_scenario_ids_derived_from_the_text_and_polarity_words(tmp_path):
+    items = load_items(demo_items_path())
+    docs = [
+        {"situation": r["scenario_text"], "item": r["micro_value"],
+         "stance": "supports" if r["polarity"] == "express" else "violates"}
+        for r in items.to_dict("records")
+    ]  # fmt: skip
+    for d in docs:
+        d["prompt"] = "x"
+    path = _write(tmp_path / "m" / "samples_t_1.jsonl", [_sample(i, d, "3") for i, d in
+                                                         enumerate(docs)])  # fmt: skip
+    table = load_lm_eval_samples(path)
+    assert table["scenario"].nunique() == items["scenario"].nunique()
+    assert table["scenario"].str.startswith("scn-").all()
+    assert (table["polarity"] == items["polarity"]).all()
+    assert not table.duplicated(["scenario", "micro_value", "polarity"]).any()

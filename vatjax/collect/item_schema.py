@@ -34,7 +34,7 @@ from vatjax.data.signs import sign_of
 from vatjax.data.table import cell_text
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
-__all__ = ["POLARITY_WORDS", "FieldProposal", "propose_fields"]
+__all__ = ["POLARITY_WORDS", "FieldProposal", "polarity_of", "propose_fields", "scenario_id"]
 
 POLARITY_WORDS = {
     **dict.fromkeys(
@@ -78,7 +78,13 @@ def _rank(col: str, item_field: str) -> int:
     return names.index(key) if key in names else 99
 
 
-def _polarity(label: str) -> str | None:
+def polarity_of(label: str) -> str | None:
+    """'express' or 'suppress' for a sign or a polarity word; None for any other label.
+
+    Example:
+        >>> polarity_of("-1"), polarity_of("Supports"), polarity_of("maybe")
+        ('suppress', 'express', None)
+    """
     sign = sign_of(label)
     if sign is not None:
         return "express" if sign > 0 else "suppress"
@@ -116,12 +122,17 @@ class FieldProposal:
         out = df.drop(columns=[c for c in self.fields.values() if c in df.columns
                                and c not in self.fields]).rename(columns=self.fields)  # fmt: skip
         if self.derived_scenario:
-            out["scenario"] = out["scenario_text"].map(_scenario_id)
+            out["scenario"] = out["scenario_text"].map(scenario_id)
         return out
 
 
-def _scenario_id(text) -> str:
-    """A stable id for a scenario text (the same text gives the same id in any file)."""
+def scenario_id(text) -> str:
+    """A stable id for a scenario text (the same text gives the same id in any file).
+
+    Example:
+        >>> scenario_id("A scene.") == scenario_id(" A scene. ")
+        True
+    """
     return "scn-" + hashlib.sha256(cell_text(text).strip().encode()).hexdigest()[:10]
 
 
@@ -135,7 +146,7 @@ def _profile(s: pd.Series, taxonomy: Taxonomy) -> dict:
     uniq = pd.unique(text)
     canon = {u: taxonomy.canonical(u) for u in uniq}
     micro = {u for u, c in canon.items() if c is not None and c in taxonomy.micro_values}
-    labels = {u: _polarity(u) for u in uniq}
+    labels = {u: polarity_of(u) for u in uniq}
     pol = {u for u, p in labels.items() if p is not None}
     return {
         "micro": float(text.isin(micro).mean()),
@@ -154,8 +165,13 @@ def _pick(cands: list[str], item_field: str, key=None) -> str | None:
     return min(cands, key=lambda c: (_rank(c, item_field), -(key(c) if key else 0)))
 
 
-def propose_fields(df: pd.DataFrame, taxonomy: Taxonomy = SCHWARTZ) -> FieldProposal:
+def propose_fields(
+    df: pd.DataFrame, taxonomy: Taxonomy = SCHWARTZ, *, actions: bool = True
+) -> FieldProposal:
     """Propose which column is which item field, from the column names and values.
+
+    ``actions=False``: the table holds no action (judged documents of another tool), so
+    its long text is the scenario.
 
     Example:
         >>> df = pd.DataFrame({"id": ["a", "b"], "situation": ["A long enough scene text."] * 2,
@@ -186,6 +202,8 @@ def propose_fields(df: pd.DataFrame, taxonomy: Taxonomy = SCHWARTZ) -> FieldProp
     action = _pick(named, "action") or (
         max(texts, key=lambda c: prof[c]["distinct"]) if texts else None
     )
+    if not actions:
+        action = None
     take(action, "action", "a long text, one per row" if _rank(action or "", "action") == 99
          else "named so")  # fmt: skip
     texts = [c for c in texts if c != action]
@@ -200,7 +218,7 @@ def propose_fields(df: pd.DataFrame, taxonomy: Taxonomy = SCHWARTZ) -> FieldProp
         take(_pick(named, item_field), item_field, "named so")
     have = set(p.fields.values()) | ({"scenario"} if p.derived_scenario else set())
     p.missing = [f for f in ("scenario", "scenario_text", "action", "micro_value", "polarity")
-                 if f not in have]  # fmt: skip
+                 if f not in have and (actions or f != "action")]  # fmt: skip
     order = ["scenario", "scenario_text", "action", "micro_value", "polarity", "country", "topic"]
     p.fields = dict(sorted(p.fields.items(), key=lambda kv: order.index(kv[1])))
     return p

@@ -20,7 +20,7 @@ Example:
     >>> t = load_lm_eval_samples(run, fields={"sid": "scenario", "item": "micro_value",
     ...                                       "sign": "polarity"})
     >>> t.loc[0, ["model", "condition", "micro_value", "polarity"]].tolist(), t["rating"][0]
-    (['org/judge-7b', 'pre', 'Wealth', '-1'], np.float64(2.0))
+    (['org/judge-7b', 'pre', 'Wealth', 'suppress'], np.float64(2.0))
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from vatjax.collect.item_schema import polarity_of, propose_fields, scenario_id
 from vatjax.collect.prompts import parse_rating
 from vatjax.collect.steering import parse_condition
+from vatjax.data.table import cell_text
 from vatjax.errors import VatInputError
 
 __all__ = ["LM_EVAL_FIELDS", "load_lm_eval_samples"]
@@ -121,6 +123,23 @@ def _mapping(fields: Mapping[str, str] | None) -> dict[str, str]:
     return by_vat
 
 
+def _discover(records, by_vat: dict[str, str], given) -> bool:
+    """Fill the required fields that ``fields`` does not map (``given``) and the
+    documents lack from a proposal on their columns
+    (:func:`~vatjax.collect.item_schema.propose_fields`); True: the scenario id is
+    derived from the scenario text."""
+    docs = pd.json_normalize([rec["doc"] for _, rec in records[:500]])
+    lacking = [f for f in _REQUIRED if f not in given and by_vat[f] not in docs.columns]
+    if not lacking:
+        return False
+    mapped = {s for f, s in by_vat.items() if f not in lacking and s in docs.columns}
+    proposal = propose_fields(docs.drop(columns=list(mapped)), actions=False)
+    for src, dst in proposal.fields.items():
+        if dst in lacking or (dst == "scenario_text" and proposal.derived_scenario):
+            by_vat["scenario" if dst == "scenario_text" else dst] = src
+    return proposal.derived_scenario and "scenario" in lacking
+
+
 def _condition_meta(name: str, cache: dict) -> dict:
     """strategy, target, direction of a condition named as a spec (pre, fewshot:...)."""
     if name not in cache:
@@ -136,7 +155,7 @@ def _condition_meta(name: str, cache: dict) -> dict:
     return cache[name]
 
 
-def _record_rows(rec, where, by_vat, model, condition, cache, scale):
+def _record_rows(rec, where, by_vat, model, condition, cache, scale, derived):
     doc = rec["doc"] if isinstance(rec["doc"], Mapping) else {}
     try:
         row = {dst: _get(doc, src) for dst, src in by_vat.items()}
@@ -146,6 +165,9 @@ def _record_rows(rec, where, by_vat, model, condition, cache, scale):
             f"{where}: the document has no field {exc.args[0]!r} for {vat!r}; its fields are "
             f"{sorted(doc)}. Map them with fields={{'doc_field': '{vat}'}}"
         ) from None
+    row["polarity"] = polarity_of(cell_text(row["polarity"])) or row["polarity"]
+    if derived:
+        row["scenario"] = scenario_id(row["scenario"])
     row.setdefault("condition", condition)
     if not all(k in row for k in _CONDITION):
         row = {**_condition_meta(str(row["condition"]), cache), **row}
@@ -169,8 +191,11 @@ def load_lm_eval_samples(
     Args:
         path: a ``samples_*.jsonl`` file or an lm-eval ``--output_path`` folder.
         fields: maps document fields onto ``scenario``, ``micro_value``, ``polarity``
-            (required; unmapped ones are read under those names) and optionally
-            ``condition``, ``strategy``, ``target``, ``direction``.
+            (required: unmapped ones are read under those names, or else proposed from
+            the documents' fields and values, as :func:`~vatjax.collect.load_items`
+            does) and optionally ``condition``, ``strategy``, ``target``, ``direction``.
+            Polarity words (positive/negative, support/oppose, ...) read as
+            express/suppress.
         model: the ``model`` label (default: the file's folder, lm-eval's sanitized model
             name, ``__`` read back as ``/``).
         condition: the condition of every row when no document field is mapped onto
@@ -184,7 +209,7 @@ def load_lm_eval_samples(
         micro_value, polarity, repeat, rating (NaN: no rating in the answer), for
         :func:`vatjax.load_judgments`.
     """
-    by_vat, cache, rows = _mapping(fields), {}, []
+    by_vat, cache, rows, derived = _mapping(fields), {}, [], None
     for file in _files(Path(path)):
         label = model or file.parent.name.replace("__", "/")
         records = list(_lines(file))
@@ -194,10 +219,12 @@ def load_lm_eval_samples(
                 f"{file} logs the answers of several lm-eval filters {filters}; choose one "
                 "with filter="
             )
+        if derived is None and records:
+            derived = _discover(records, by_vat, set((fields or {}).values()))
         for n, rec in records:
             if filter is None or str(rec.get("filter", "none")) == filter:
                 where = f"{file} line {n}"
-                rows += _record_rows(rec, where, by_vat, label, condition, cache, scale)
+                rows += _record_rows(rec, where, by_vat, label, condition, cache, scale, derived)
     if not rows:
         raise VatInputError(f"no lm-eval samples with filter {filter!r} under {path}")
     cols = ["model", "condition", *_CONDITION, *_REQUIRED, "repeat", "rating"]
