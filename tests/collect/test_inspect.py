@@ -202,6 +202,17 @@ def test_in_a_shared_log_folder_other_tasks_are_skipped(run, other_log, tmp_path
     assert len(vatjax.load_inspect_log(tmp_path)) == len(log.samples)
 
 
+@SLOW
+def test_a_file_that_is_no_log_or_is_cut_short(run, tmp_path):
+    log, _ = run
+    (tmp_path / "notes.json").write_text('{"a": 1}')
+    with pytest.raises(VatInputError, match=r"cannot read .*notes.json as an Inspect log"):
+        vatjax.load_inspect_log(tmp_path / "notes.json")
+    (tmp_path / "cut.eval").write_bytes(Path(log.location).read_bytes()[:300])
+    with pytest.raises(VatInputError, match=r"cut.eval as an Inspect log .*cut short"):
+        vatjax.load_inspect_log(tmp_path / "cut.eval")
+
+
 def test_no_logs_and_missing_path(tmp_path):
     with pytest.raises(VatInputError, match="no Inspect logs"):
         vatjax.load_inspect_log(tmp_path)

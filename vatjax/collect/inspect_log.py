@@ -139,7 +139,14 @@ def load_inspect_log(path: str | os.PathLike, *, model: str | None = None) -> pd
     rows: list[dict] = []
     files, others = _log_files(Path(path), list_eval_logs), set()
     for log_file in files:
-        header = read_eval_log(log_file, header_only=True)
+        try:
+            header = read_eval_log(log_file, header_only=True)
+        except (ValueError, OSError) as exc:
+            name = getattr(log_file, "name", log_file)
+            raise VatInputError(
+                f"cannot read {name} as an Inspect log ({exc}); is it cut short, or not "
+                "a log of `inspect eval`?"
+            ) from exc
         if len(files) > 1 and not header.eval.task.endswith(TASK_NAME):
             others.add(header.eval.task)  # a shared log folder: other evals are skipped
             continue

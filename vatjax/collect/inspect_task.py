@@ -3,9 +3,9 @@
 One sample per item x condition. Its input is the chat the direct client would send
 (:func:`~vatjax.collect.plan`: the run's system message, the condition's steering system
 message, the few-shot examples as earlier turns, then the judge prompt), the solver
-:func:`judge` generates (epoch e with seed + e - 1, as the client's repeats), and :func:`vat_rating` parses the answer with vatjax's
+:func:`judge` generates, and :func:`vat_rating` parses the answer with vatjax's
 :func:`~vatjax.collect.parse_rating`. Inspect's epochs are the repeated judgments (epoch
-e is repeat e - 1). :func:`~vatjax.collect.inspect_log.load_inspect_log` turns the logs
+e is repeat e - 1, asked with seed + e - 1 as the client asks repeat r with seed + r). :func:`~vatjax.collect.inspect_log.load_inspect_log` turns the logs
 into the judgments table. Needs Inspect AI (``pip install 'vatjax[inspect]'``)::
 
     inspect eval vatjax/vat_task --model openai/gpt-4o-mini --epochs 3 \\
@@ -45,21 +45,10 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from vatjax.collect.collector import plan
 from vatjax.collect.inspect_log import TASK_NAME
+from vatjax.collect.items import demo_items_path
 from vatjax.collect.prompts import JUDGE_TEMPLATE, parse_rating
 
-__all__ = ["METADATA_KEYS", "TASK_NAME", "judge", "vat_rating", "vat_task"]
-
-METADATA_KEYS = (
-    "scenario",
-    "micro_value",
-    "value",
-    "polarity",
-    "condition",
-    "strategy",
-    "target",
-    "direction",
-)
-"""Sample metadata every vat_task sample carries (plus ``scale_low``, ``scale_high``)."""
+__all__ = ["TASK_NAME", "judge", "vat_rating", "vat_task"]
 
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
 
@@ -126,7 +115,7 @@ def vat_task(
     system: str | None = None,
     fields: Mapping[str, str] | None = None,
     scale: Sequence[int] = (1, 5),
-    seed: int = 0,
+    seed: int | None = 0,
     temperature: float | None = 0.0,
     max_tokens: int | None = None,
 ) -> Task:
@@ -149,8 +138,6 @@ def vat_task(
         >>> t.dataset[-1].input[0].role, len(t.dataset)
         ('system', 240)
     """
-    from vatjax.collect.items import demo_items_path
-
     lo, hi = int(scale[0]), int(scale[1])
     jobs, _ = plan(
         demo_items_path() if items is None else items,
