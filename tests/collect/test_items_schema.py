@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+import vatjax
 from vatjax.collect.item_schema import propose_fields
 from vatjax.collect.items import demo_items_path, load_items
 from vatjax.errors import VatInputError
@@ -127,6 +128,13 @@ def test_fields_correct_a_wrong_proposal(tmp_path):
     _same_items(items, ids=False)
     assert items.attrs["fields"]["context"] == "scenario_text"
     assert "rationale" not in items.attrs["fields"]
+
+
+def test_the_proposal_of_a_file_is_shown_with_its_reasons(tmp_path):
+    text = str(vatjax.propose_fields(_write(tmp_path / "via.json", _predecessor())))
+    assert "'value' -> micro_value (its cells are micro-values)" in text
+    assert "'polarity' -> polarity (its cells are two polarity words)" in text
+    assert "'scenario' -> scenario_text (a long text shared by several rows)" in text
 
 
 def test_the_item_field_names_need_no_proposal(tmp_path):

@@ -25,13 +25,14 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from vatjax.data.signs import sign_of
-from vatjax.data.table import cell_text
+from vatjax.data.table import cell_text, read_table
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["POLARITY_WORDS", "FieldProposal", "polarity_of", "propose_fields", "scenario_id"]
@@ -166,9 +167,15 @@ def _pick(cands: list[str], item_field: str, key=None) -> str | None:
 
 
 def propose_fields(
-    df: pd.DataFrame, taxonomy: Taxonomy = SCHWARTZ, *, actions: bool = True
+    source: str | os.PathLike | pd.DataFrame,
+    taxonomy: Taxonomy = SCHWARTZ,
+    *,
+    actions: bool = True,
 ) -> FieldProposal:
     """Propose which column is which item field, from the column names and values.
+
+    ``source``: an item file (read as :func:`~vatjax.collect.load_items` reads it) or a
+    DataFrame; ``print()`` the proposal to see it with its reasons.
 
     ``actions=False``: the table holds no action (judged documents of another tool), so
     its long text is the scenario.
@@ -180,6 +187,7 @@ def propose_fields(
         >>> propose_fields(df).fields
         {'id': 'scenario', 'situation': 'scenario_text', 'what_they_do': 'action', 'svs_item': 'micro_value', 'sign': 'polarity'}
     """
+    df = read_table(source, as_written=True)
     prof = {c: _profile(df[c], taxonomy) for c in df.columns}
     p, taken = FieldProposal(), set()
 
