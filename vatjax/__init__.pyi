@@ -6,6 +6,9 @@ from .collect import collect_judgments as collect_judgments
 from .collect import demo_items_path as demo_items_path
 from .collect import load_items as load_items
 from .collect import store_to_table as store_to_table
+from .collect.inspect_log import load_inspect_log as load_inspect_log
+from .collect.item_schema import propose_fields as propose_fields
+from .collect.lm_eval import load_lm_eval_samples as load_lm_eval_samples
 from .data import SimulatedStudy as SimulatedStudy
 from .data import load as load
 from .data import load_judgments as load_judgments

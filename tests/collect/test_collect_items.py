@@ -133,6 +133,11 @@ def test_every_problem_is_reported_at_once_with_rows_and_columns(tmp_path):
 
 def test_missing_columns_suggest_a_fields_mapping(tmp_path):
     rows = [{k if k != "micro_value" else "micro value": v for k, v in r.items()} for r in ROWS]
+    assert load_items(_write(tmp_path, "csv", rows)).attrs["fields"]["micro value"] == (
+        "micro_value"
+    )  # its cells are micro-values: proposed (item_schema); misspelt ones are not
+    for r, bad in zip(rows, ["Helpfull", "Welth", "Humbel"], strict=True):
+        r["micro value"] = bad
     with pytest.raises(VatInputError, match=r"no column\(s\) \['micro_value'\]") as info:
         load_items(_write(tmp_path, "csv", rows))
     assert "'micro value' -> 'micro_value'" in str(info.value)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vatjax.collect.item_schema import propose_fields
 from vatjax.data.signs import POLARITY_NAMES, SIGNS, sign_of
 from vatjax.data.table import cell_text, format_rows, read_table
 from vatjax.errors import VatInputError
@@ -62,28 +63,47 @@ def _text(x) -> str:
     return cell_text(x)
 
 
-def _map_fields(df: pd.DataFrame, fields: Mapping[str, str] | None, where: str):
-    """Rename the file's columns onto item fields; raise on a bad mapping or missing fields."""
+def _check_mapping(df: pd.DataFrame, fields: Mapping[str, str]) -> None:
+    """A ``fields`` mapping names columns the file has, onto item fields."""
     known = (*ITEM_FIELDS, *OPTIONAL_FIELDS)
+    problems = []
+    for src, dst in fields.items():
+        if dst not in known:
+            problems.append(
+                f"fields maps {src!r} onto {dst!r}, which is not an item field; "
+                f"map the file's column names onto {list(known)}"
+            )
+        elif src not in df.columns:
+            hint = difflib.get_close_matches(str(src), [str(c) for c in df.columns], n=1)
+            problems.append(
+                f"fields names column {src!r}, which the file does not have"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; its columns are {list(df.columns)}"
+            )
+    if problems:
+        raise VatInputError("bad `fields` mapping", problems)
+
+
+def _discover(df: pd.DataFrame, fields: Mapping[str, str], taxonomy: Taxonomy):
+    """Propose the item fields the file lacks from its other columns; apply the proposal."""
+    given = set(fields.values())
+    proposal = propose_fields(df.drop(columns=[c for c in given if c in df.columns]), taxonomy)
+    proposal.fields = {s: d for s, d in proposal.fields.items() if d not in given}
+    proposal.derived_scenario &= "scenario" not in given
+    return proposal.apply(df), proposal
+
+
+def _map_fields(df: pd.DataFrame, fields, where: str, taxonomy: Taxonomy):
+    """Rename the file's columns onto item fields (``fields``, then a proposal for the
+    fields still missing); raise on a bad mapping or fields no column fits."""
+    fields = dict(fields or {})
     if fields:
-        problems = []
-        for src, dst in fields.items():
-            if dst not in known:
-                problems.append(
-                    f"fields maps {src!r} onto {dst!r}, which is not an item field; "
-                    f"map the file's column names onto {list(known)}"
-                )
-            elif src not in df.columns:
-                hint = difflib.get_close_matches(str(src), [str(c) for c in df.columns], n=1)
-                problems.append(
-                    f"fields names column {src!r}, which the file does not have"
-                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                    + f"; its columns are {list(df.columns)}"
-                )
-        if problems:
-            raise VatInputError("bad `fields` mapping", problems)
+        _check_mapping(df, fields)
         clash = [c for c in fields.values() if c in df.columns and c not in fields]
-        df = df.drop(columns=clash).rename(columns=dict(fields))
+        df = df.drop(columns=clash).rename(columns=fields)
+    proposal = None
+    if any(c not in df.columns for c in ITEM_FIELDS):
+        df, proposal = _discover(df, fields, taxonomy)
     missing = [c for c in ITEM_FIELDS if c not in df.columns]
     if missing:
         hints = []
@@ -93,10 +113,11 @@ def _map_fields(df: pd.DataFrame, fields: Mapping[str, str] | None, where: str):
                 hints.append(f"{close[0]!r} -> {m!r}")
         hint = f"; e.g. fields={{{', '.join(hints)}}}" if hints else ""
         raise VatInputError(
-            f"the item bank{where} has no column(s) {missing}; it has {list(df.columns)}. "
-            f"Name the file's columns with fields={{'their_name': 'item_field'}}{hint}"
+            f"the item bank{where} has no column(s) {missing}, and none of its columns "
+            f"{list(df.columns)} looks like them. Name the file's columns with "
+            f"fields={{'their_name': 'item_field'}} (--field THEIR=ITEM){hint}\n{proposal}"
         )
-    return df
+    return df, proposal
 
 
 def _check_micro_values(out, df, taxonomy: Taxonomy, problems: list[str]) -> None:
@@ -202,7 +223,10 @@ def load_items(
             ``{"scene_id": "scenario", "scene": "scenario_text", "value_item":
             "micro_value", "label": "polarity"}``. Item fields: ``scenario,
             scenario_text, action, micro_value, polarity`` and optional ``country,
-            topic``.
+            topic``. The item fields that neither the file's column names nor
+            ``fields`` give are proposed from the columns' names and values
+            (:func:`~vatjax.collect.item_schema.propose_fields`); the proposal is in
+            the result's ``attrs["fields"]`` (and ``attrs["proposal"]``, as text).
         polarity_labels: maps other polarity labels onto express/suppress, e.g.
             ``{"support": "express", "violate": "suppress"}``.
         taxonomy: micro-values must come from it.
@@ -220,6 +244,9 @@ def load_items(
         ...                                 "item": "micro_value", "sign": "polarity"})
         >>> items.loc[0, ["micro_value", "value", "polarity"]].tolist()
         ['Wealth', 'Power', 'suppress']
+        >>> raw["scene"] = "A neighbour asks to borrow money."
+        >>> load_items(raw).attrs["fields"]  # proposed from the names and values
+        {'id': 'scenario', 'scene': 'scenario_text', 'action': 'action', 'item': 'micro_value', 'sign': 'polarity'}
     """
     df = read_table(source, as_written=True).reset_index(drop=True)
     name = getattr(source, "name", None) if not isinstance(source, pd.DataFrame) else None
@@ -229,7 +256,9 @@ def load_items(
             f"the item bank{where} is empty; it needs one item (scenario, action, "
             "micro_value, polarity) per row"
         )
-    df = _map_fields(df, fields, where)
+    df, proposal = _map_fields(df, fields, where, taxonomy)
+    if proposal is not None:
+        polarity_labels = {**proposal.polarity_labels, **(polarity_labels or {})}
     problems: list[str] = []
     out = pd.DataFrame(index=df.index)
     for col in (*ITEM_FIELDS, *OPTIONAL_FIELDS):
@@ -244,7 +273,11 @@ def load_items(
     if problems:
         raise VatInputError(f"{len(problems)} problem(s) in the item bank{where}", problems)
     cols = ["scenario", "scenario_text", "action", "micro_value", "value", "polarity"]
-    return out[[*cols, *OPTIONAL_FIELDS]].reset_index(drop=True)
+    items = out[[*cols, *OPTIONAL_FIELDS]].reset_index(drop=True)
+    if proposal is not None:
+        items.attrs["fields"] = dict(proposal.fields)
+        items.attrs["proposal"] = str(proposal)
+    return items
 
 
 def split_items(
