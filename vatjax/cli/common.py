@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vatjax.errors import VatInputError
+from vatjax.cli.flags import flags_of
+from vatjax.errors import VatInputError, command_line
 
 __all__ = [
     "console",
@@ -38,7 +39,8 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def friendly_errors[F: Callable](func: F) -> F:
-    """Turn bad-input exceptions into a one-paragraph message and exit code 2.
+    """Turn bad-input exceptions into a one-paragraph message and exit code 2; inside the
+    command, messages name options by the command's flags (:func:`vatjax.errors.option`).
 
     Example:
         >>> import typer
@@ -52,10 +54,13 @@ def friendly_errors[F: Callable](func: F) -> F:
         2
     """
 
+    flags = flags_of(func)
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with command_line(flags):
+                return func(*args, **kwargs)
         except (VatInputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
@@ -76,11 +81,21 @@ def print_table(table: pd.DataFrame, title: str) -> None:
 
 
 def parse_scale(text: str) -> tuple[int, int]:
-    """The rating scale of ``--scale LOW,HIGH``; a bad one is a :class:`VatInputError`."""
+    """The rating scale of ``--scale LOW,HIGH``: two whole numbers, HIGH above LOW; a bad
+    one is a :class:`VatInputError`.
+
+    Example:
+        >>> parse_scale("7,1")
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: --scale must be LOW,HIGH with HIGH above LOW, like 1,5; got '7,1'
+    """
     try:
         lo, hi = (int(p) for p in text.split(","))
     except ValueError:
-        raise VatInputError(f"--scale must be LOW,HIGH like 1,5; got {text!r}") from None
+        lo = hi = None
+    if lo is None or hi <= lo:
+        raise VatInputError(f"--scale must be LOW,HIGH with HIGH above LOW, like 1,5; got {text!r}")
     return lo, hi
 
 

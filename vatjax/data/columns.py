@@ -162,20 +162,47 @@ class _Codebook:
         return Coded(small_codes(codes, len(self.index)), list(self.index), "string")
 
 
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV file from its first lines: one of comma, semicolon, tab and
+    pipe (:class:`csv.Sniffer`, else the one the header line holds most of; comma if none).
+
+    Example:
+        >>> sniff_delimiter("model;condition;rating\nm;pre;3\n"), sniff_delimiter("a\n1\n")
+        (';', ',')
+    """
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.partition("\n")[0]
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 1 << 14
+"""The delimiters a CSV file may use, and how much of its start tells which."""
+
+
 def _csv_coded(path: Path) -> dict[str, Coded]:
     """A CSV file as coded columns, streamed in blocks: every cell is read as text into a
     dictionary (so a text cell in a number column is reported, not a parse error), and
-    memory holds one block plus the codes."""
+    memory holds one block plus the codes. The delimiter is sniffed from the start."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     with path.open("rb") as fh:
-        header = fh.readline().decode("utf-8", errors="replace")
+        sample = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = sample.splitlines()
+    if len(sample) == _SNIFF_BYTES and len(lines) > 1:
+        sample = "\n".join(lines[:-1])  # the last line may be cut short
+    delimiter = sniff_delimiter(sample)
     text = pa.dictionary(pa.int32(), pa.string())
-    names = next(csv.reader([header]), [])
+    names = next(csv.reader(lines[:1], delimiter=delimiter), [])
     convert = pcsv.ConvertOptions(column_types=dict.fromkeys(names, text),
                                   strings_can_be_null=True)  # fmt: skip
     reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 25),
+                           parse_options=pcsv.ParseOptions(delimiter=delimiter),
                            convert_options=convert)  # fmt: skip
     books = {name: _Codebook() for name in reader.schema.names}
     for batch in reader:

@@ -29,7 +29,7 @@ import xarray as xr
 
 from vatjax.data.sim_model import LAYOUTS, Design, latent, linear_predictor, ordered_logistic
 from vatjax.data.sim_truth import monte_carlo_truth, truth_dataset
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["LAYOUTS", "SimulatedStudy", "simulate_study"]
@@ -223,9 +223,22 @@ def simulate_study(
     """
     lo, hi = scale
     if hi - lo < 2:
-        raise VatInputError(f"scale {scale} needs at least 3 points")
+        raise VatInputError(f"{option('scale', scale)} needs at least 3 points")
     if n_scenarios < 3 or n_models < 1:
-        raise VatInputError("simulate at least 1 model and 3 scenarios")
+        raise VatInputError(
+            f"simulate at least 1 model and 3 scenarios ({option('n_models', bare=True)} >= 1, "
+            f"{option('n_scenarios', bare=True)} >= 3), got {plain(n_models)} and "
+            f"{plain(n_scenarios)}"
+        )
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise VatInputError(
+            f"{option('seed', bare=True)} must be a whole number >= 0, got {plain(seed)}"
+        )
+    if not 0 <= missing_rate < 1:
+        raise VatInputError(
+            f"{option('missing_rate', bare=True)} is the fraction of ratings left missing: it "
+            f"must lie in [0, 1) (a rate of 1 or more leaves no rating), got {plain(missing_rate)}"
+        )
     if layout not in LAYOUTS:
         raise VatInputError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
     couplings = np.broadcast_to(np.asarray(coupling, float), (len(strategies),))
