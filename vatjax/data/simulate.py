@@ -241,6 +241,12 @@ def simulate_study(
         )
     if layout not in LAYOUTS:
         raise VatInputError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    for name, given in (("coupling", coupling), ("effects", effects)):
+        if np.ndim(given) and np.size(given) not in (1, len(strategies)):
+            raise VatInputError(
+                f"{name} gives {np.size(given)} numbers for {len(strategies)} strategies "
+                f"{list(strategies)}: give one per strategy, or one for all"
+            )
     couplings = np.broadcast_to(np.asarray(coupling, float), (len(strategies),))
     effects_arr = np.broadcast_to(np.asarray(effects, float), (len(strategies),))
     if np.any((couplings < 0) | (couplings > 1)):
