@@ -149,7 +149,9 @@ def test_a_missing_baseline_names_the_flag_and_the_likely_condition(files, tmp_p
     assert "intervention 'base'" not in message  # the baseline's empty target is no problem
     with pytest.raises(VatInputError, match="baseline='base'"):
         vatjax.load_judgments(table)
-    assert runner.invoke(app, ["vat", str(tmp_path / "base.csv"), "--baseline", "base"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["vat", str(tmp_path / "base.csv"), "--baseline", "base"]).exit_code == 0
+    )
 
 
 def test_off_scale_ratings_suggest_the_scale_that_holds_them(files, tmp_path):
