@@ -170,7 +170,7 @@ def sniff_delimiter(sample: str) -> str:
     pipe (:class:`csv.Sniffer`, else the one the header line holds most of; comma if none).
 
     Example:
-        >>> sniff_delimiter("model;condition;rating\nm;pre;3\n"), sniff_delimiter("a\n1\n")
+        >>> sniff_delimiter("model;condition;rating\\nm;pre;3\\n"), sniff_delimiter("a\\n1\\n")
         (';', ',')
     """
     try:

@@ -11,7 +11,8 @@ group's highest in at least :data:`MIN_SHARE` of their ratings, and a group rati
 them would have given none above it in all its n ratings with probability
 (1 - share)^n below :data:`MAX_CHANCE`; the same at the low end. Groups that rate on
 one scale with different habits (a model that avoids the extremes) pass unless the
-evidence is overwhelming: a 1-5 model beside 1-7 models whose ratings are 6 or 7 one
+evidence is overwhelming (and groups of fewer than :data:`MIN_RATINGS` ratings are not
+judged): a 1-5 model beside 1-7 models whose ratings are 6 or 7 one
 time in four is flagged from about 100 ratings on.
 
 Example:
@@ -36,12 +37,14 @@ from vatjax.data.checks import Key, missing_labels
 from vatjax.data.columns import Coded
 from vatjax.errors import option
 
-__all__ = ["MAX_CHANCE", "MIN_SHARE", "coverage_problems", "rating_counts"]
+__all__ = ["MAX_CHANCE", "MIN_RATINGS", "MIN_SHARE", "coverage_problems", "rating_counts"]
 
 MIN_SHARE = 0.1
 """The share of the other groups' ratings beyond a group's range that flags it."""
 MAX_CHANCE = 1e-12
 """The chance, below which a group's range is told as a different scale."""
+MIN_RATINGS = 30
+"""Groups with fewer ratings (or whose others have fewer) are not judged."""
 _BLOCK = 1 << 22
 """Rows counted at a time (bounds the temporary arrays)."""
 
@@ -95,13 +98,13 @@ def _mixed_scales(hist: np.ndarray, names: list[str], noun: str, lo: int) -> lis
     for g, name in enumerate(names):
         n = int(hist[g].sum())
         others = hist.sum(0) - hist[g]
-        if n == 0 or others.sum() == 0:
+        if min(n, others.sum()) < MIN_RATINGS:
             continue
         used = np.flatnonzero(hist[g])
         top, bottom = int(used[-1]), int(used[0])
         for beyond, side in ((others[top + 1 :].sum(), "above"), (others[:bottom].sum(), "below")):
-            share = beyond / others.sum()
-            if share < MIN_SHARE or n * math.log1p(-min(share, 1 - 1e-16)) > math.log(MAX_CHANCE):
+            share = beyond / (others.sum() + 1)  # never 1: a few ratings prove little
+            if share < MIN_SHARE or n * math.log1p(-share) > math.log(MAX_CHANCE):
                 continue
             edge = lo + (top if side == "above" else bottom)
             theirs = np.flatnonzero(others)

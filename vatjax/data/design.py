@@ -10,8 +10,8 @@ Example:
     >>> problems = []
     >>> meta = condition_table(cols, text_key(cols["condition"], "condition", problems), None,
     ...                        "pre", problems)
-    >>> meta["target"].tolist(), problems
-    [None, 'Power'], [])
+    >>> meta["condition"].tolist(), problems
+    (['pre', 'x'], [])
 """
 
 from __future__ import annotations

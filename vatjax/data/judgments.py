@@ -128,6 +128,26 @@ def _memory_problem(p: _Parsed, items: Items, taxonomy: Taxonomy) -> str | None:
     return memory_problem(what, dense_bytes(items.shape, n_rows, sum(longest)), fix)
 
 
+def _row_problems(p: _Parsed, items: Items, rating, scale, taxonomy, problems: list[str]):
+    """The problems of the rows as a whole (a tensor too big for memory, duplicate keys,
+    conditions with no rating, mixed scales); the dense rows, or None when too big."""
+    too_big = _memory_problem(p, items, taxonomy)
+    if too_big:  # the other problems are found on the tensor's cells: not checked
+        problems.append(too_big)
+        return None
+    rows = dense_rows(p.keys, items)
+    if rows.duplicated.any():
+        problems.append(
+            f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
+            f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
+            "ratings in a 'repeat' column"
+        )
+    model, cond = p.keys["model"], p.keys["condition"]
+    problems += coverage_problems(rating_counts(model, cond, rating, p.rating, *scale), model,
+                                  cond, scale[0])  # fmt: skip
+    return rows
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
@@ -202,20 +222,8 @@ def load_judgments(
     if uncoded:  # what needs the unreadable columns is not checked
         raise_problems(problems)
     items = number_items(p.keys, p.units, p.polarity, p.repeat)
-    too_big = _memory_problem(p, items, taxonomy)
-    rows = None if too_big else dense_rows(p.keys, items)
-    if too_big:  # the duplicates are found on the tensor's cells: not checked
-        problems.append(too_big)
-    elif rows.duplicated.any():
-        problems.append(
-            f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
-            f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
-            "ratings in a 'repeat' column"
-        )
+    rows = _row_problems(p, items, cols["rating"], (lo, hi), taxonomy, problems)
     keys, units = p.keys, p.units
-    if not too_big:
-        counts = rating_counts(keys["model"], keys["condition"], cols["rating"], p.rating, lo, hi)
-        problems += coverage_problems(counts, keys["model"], keys["condition"], lo)
     meta = condition_table(cols, keys["condition"], conditions, baseline, problems)
     interventions = check_design(
         keys["condition"], keys["model"], meta, baseline, taxonomy, problems
