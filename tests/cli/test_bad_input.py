@@ -145,7 +145,7 @@ def test_a_missing_baseline_names_the_flag_and_the_likely_condition(files, tmp_p
     table["condition"] = table["condition"].replace({"pre": "base"})
     table.to_csv(tmp_path / "base.csv", index=False)
     message = _fails(["vat", tmp_path / "base.csv"],
-                     "no row has the baseline condition 'pre'", "--baseline base")  # fmt: skip
+                     "no baseline condition 'pre' in column 'condition'", "--baseline base")  # fmt: skip
     assert "intervention 'base'" not in message  # the baseline's empty target is no problem
     with pytest.raises(VatInputError, match="baseline='base'"):
         vatjax.load_judgments(table)

@@ -158,10 +158,7 @@ def _no_baseline(baseline: str, conds: list[str], meta: pd.DataFrame) -> str:
         if len(guesses) == 1
         else f"name the baseline you used with {option('baseline')}"
     )
-    return (
-        f"no row has the baseline condition {baseline!r} (column 'condition' holds "
-        f"{_names(conds)}): {fix}"
-    )
+    return f"no baseline condition {baseline!r} in column 'condition' (it holds {_names(conds)}): {fix}"
 
 
 def _blank(x: object) -> bool:
