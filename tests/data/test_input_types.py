@@ -161,10 +161,12 @@ def test_every_type_accepted_before_still_loads(small_table, tmp_path):
     assert int(vatjax.load_judgments(up)["direction"].sel(condition="dpo")) == 1
 
 
-def test_an_all_missing_rating_column_of_arrow_type_null_loads(small_table, tmp_path):
-    df = small_table()
+def test_an_all_missing_rating_column_of_arrow_type_null_is_told_empty(small_table, tmp_path):
+    df = small_table()  # its type (null) is no problem; that it holds no rating is
     for source in _sources(_with(df, "rating", pa.nulls(len(df))), tmp_path).values():
-        assert bool(np.isnan(vatjax.load_judgments(source)["rating"]).all())
+        assert _problems(source) == [
+            "column 'rating' is empty in every row: the table holds no rating"
+        ]
 
 
 def test_an_unused_category_is_no_problem(small_table):

@@ -305,8 +305,8 @@ def test_a_pair_without_shared_samples_is_noted(data):
         (None, {"a": "i1"}, "give both a and b"),
         (None, {"by": "value"}, "by must be 'intervention'"),
         (None, {"by": "model", "n_resamples": 1}, "only 1 model"),
-        (None, {"n_resamples": 0}, "n_resamples must be an integer >= 1"),
-        (None, {"n_permutations": 0}, "n_permutations must be an integer >= 1"),
+        (None, {"n_resamples": 0}, "n_resamples must be a whole number >= 1"),
+        (None, {"n_permutations": 0}, "n_permutations must be a whole number >= 1"),
         (None, {"level": 1.5}, "level must lie in (0, 1)"),
     ],
 )

@@ -548,4 +548,4 @@ def test_cli_vat_adds_interval_se_and_noise_floor_columns(tmp_path):
     assert ds.attrs["scheme"] == "subsample" and ds.attrs["null_n_permutations"] == 50
     assert "stat" in ds["nvat"].dims and "q_coupling" in ds
     bad = runner.invoke(app, ["vat", str(table), "--bootstrap", "1"])
-    assert bad.exit_code == 2 and "n_resamples" in bad.output
+    assert bad.exit_code == 2 and "--bootstrap must be" in bad.output

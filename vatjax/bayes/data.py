@@ -16,8 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from vatjax.data import check_judgments
-from vatjax.data.scoring import group_mean, phi_levels
-from vatjax.errors import VatInputError
+from vatjax.data.scoring import group_mean, names_values_only, phi_levels
+from vatjax.errors import VatInputError, option
 from vatjax.taxonomy import taxonomy_of
 
 MIN_SCENARIOS = 3
@@ -207,7 +207,8 @@ def _check_design(
                 problems.append(
                     f"model {name!r} has no ratings under {cond!r}: the Bayesian models need "
                     "every selected model under the baseline and every selected intervention; "
-                    "select a complete design with models= / interventions="
+                    f"select a complete design with {option('models')} / "
+                    f"{option('interventions')}"
                 )
     if problems:
         raise VatInputError(f"{len(problems)} problem(s) with the judgments to fit", problems)
@@ -244,6 +245,13 @@ def prepare(
         >>> data.rating.shape[:3], data.target
         ((1, 2, 3), ['Power'])
     """
+    if names_values_only(judgments):
+        raise VatInputError(
+            "the ordinal models give each micro-value its own item effect, but these judgments "
+            "name values only (the table has a 'value' column and no 'micro_value' column): "
+            "give a table with a 'micro_value' column, or fit the marginal model, which "
+            f"works on values: {option('preset', 'mvn-marginal')}"
+        )
     sub, baseline, model_names, int_names = select_cells(
         judgments, models, interventions, scenarios
     )

@@ -24,7 +24,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from vatjax.errors import VatInputError
+from vatjax.cli.flags import flags_of
+from vatjax.errors import VatInputError, command_line
 
 __all__ = [
     "RESULT_SUFFIXES",
@@ -49,7 +50,8 @@ err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
 def friendly_errors[F: Callable](func: F) -> F:
-    """Turn bad-input exceptions into a one-paragraph message and exit code 2.
+    """Turn bad-input exceptions into a one-paragraph message and exit code 2; inside the
+    command, messages name options by the command's flags (:func:`vatjax.errors.option`).
 
     Example:
         >>> import typer
@@ -63,10 +65,13 @@ def friendly_errors[F: Callable](func: F) -> F:
         2
     """
 
+    flags = flags_of(func)
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with command_line(flags):
+                return func(*args, **kwargs)
         except (VatInputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
@@ -77,11 +82,21 @@ def friendly_errors[F: Callable](func: F) -> F:
 
 
 def parse_scale(text: str) -> tuple[int, int]:
-    """The rating scale of ``--scale LOW,HIGH``; a bad one is a :class:`VatInputError`."""
+    """The rating scale of ``--scale LOW,HIGH``: two whole numbers, HIGH above LOW; a bad
+    one is a :class:`VatInputError`.
+
+    Example:
+        >>> parse_scale("7,1")
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: --scale must be LOW,HIGH with HIGH above LOW, like 1,5; got '7,1'
+    """
     try:
         lo, hi = (int(p) for p in text.split(","))
     except ValueError:
-        raise VatInputError(f"--scale must be LOW,HIGH like 1,5; got {text!r}") from None
+        lo = hi = None
+    if lo is None or hi <= lo:
+        raise VatInputError(f"--scale must be LOW,HIGH with HIGH above LOW, like 1,5; got {text!r}")
     return lo, hi
 
 

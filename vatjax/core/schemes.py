@@ -36,7 +36,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from vatjax.core.random import host_words, random_words
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 
 __all__ = [
     "JACKKNIFE_FOLD",
@@ -62,10 +62,14 @@ _POISSON_TERMS = 14  # P(Poisson(<=1) >= 14) < 2e-12: the last entry takes that 
 def check_scheme(scheme: str, fraction: float) -> None:
     """Raise VatInputError for an unknown scheme or a fraction outside (0, 1)."""
     if scheme not in SCHEMES:
-        raise VatInputError(f"unknown scheme {scheme!r}; use one of {list(SCHEMES)}")
+        raise VatInputError(
+            f"unknown scheme {plain(scheme)}; {option('scheme', bare=True)} is one of "
+            f"{list(SCHEMES)}"
+        )
     if not 0 < fraction < 1:
         raise VatInputError(
-            f"fraction must lie in (0, 1) (m = fraction x n samples per subsample), got {fraction}"
+            "fraction must lie in (0, 1) (m = fraction x n samples per subsample), "
+            f"got {plain(fraction)}"
         )
 
 
@@ -318,7 +322,9 @@ def resample_weights(
         ((2, 4), True)
     """
     if n_resamples < 1:
-        raise VatInputError(f"n_resamples must be >= 1, got {n_resamples}")
+        raise VatInputError(
+            f"{option('n_resamples', bare=True)} must be >= 1, got {plain(n_resamples)}"
+        )
     check_scheme(scheme, fraction)
     idx = jnp.arange(start, start + n_resamples)
     return _draw_many(key, idx, jnp.asarray(present, bool), jnp.float32(fraction), scheme, shared)
@@ -353,7 +359,7 @@ def jackknife_groups(
     n_max = int(flat.sum(-1).max(initial=0))
     n_groups = n_max if n_groups is None else min(int(n_groups), n_max)
     if n_groups < 1 and n_max > 0:
-        raise VatInputError(f"jackknife needs at least 1 group, got {n_groups}")
+        raise VatInputError(f"jackknife needs at least 1 group, got {plain(n_groups)}")
     groups = np.full(flat.shape, -1, np.int32)
     jkey = jax.random.fold_in(jax.random.key(0) if key is None else key, JACKKNIFE_FOLD)
     for c, row in enumerate(flat):

@@ -23,13 +23,16 @@ import pandas as pd
 from vatjax.data.columns import Coded, first_rows, small_codes
 from vatjax.data.signs import sign_of
 from vatjax.data.table import cell_text, format_rows
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import Taxonomy
 
 __all__ = [
     "Key",
+    "missing_labels",
     "parse_polarity",
     "parse_rating",
     "parse_repeat",
+    "raise_problems",
     "text_key",
     "type_of",
     "uncoded_columns",
@@ -112,11 +115,7 @@ def unit_key(cols: dict, has_micro: bool, tax: Taxonomy, problems: list[str]) ->
     canon = [c if c in known else None for c in canon]
     for k, (name, c) in enumerate(zip(key.names, canon, strict=True)):
         if c is None:
-            kind = "micro-value" if has_micro else "value"
-            problems.append(
-                f"unknown {kind} {name!r} in column '{name_col}', {format_rows(key.codes == k)}"
-                f"{tax.suggest(name)}; use a name of the {tax.name} taxonomy"
-            )
+            problems.append(_unknown_unit(name, has_micro, tax, format_rows(key.codes == k)))
     merged = _merge(Coded(key.codes, key.names), [c or "" for c in canon], None)
     codes = merged.codes.copy()
     if "" in merged.names:
@@ -127,6 +126,36 @@ def unit_key(cols: dict, has_micro: bool, tax: Taxonomy, problems: list[str]) ->
     if has_micro and "value" in cols:
         _check_value_column(cols["value"], units, tax, problems)
     return units
+
+
+def _unknown_unit(name: str, has_micro: bool, tax: Taxonomy, rows: str) -> str:
+    """The problem of a name that is no unit of its column: a micro-value in the 'value'
+    column (or a value in 'micro_value') is told as such, with the column it belongs in."""
+    name_col, kind = ("micro_value", "micro-value") if has_micro else ("value", "value")
+    canon = tax.canonical(name)
+    if canon in tax.micro_values and not has_micro:
+        return (
+            f"{name!r} in column 'value' ({rows}) is a micro-value (one of the items of the "
+            f"value {tax.micro_values[canon]!r}), not a value: put micro-values in a column "
+            "named 'micro_value' (rename the column if it holds micro-values only); the "
+            "'value' column, if kept, names their values"
+        )
+    if canon in tax.values and has_micro:
+        return (
+            f"{name!r} in column 'micro_value' ({rows}) is a value, not a micro-value: name "
+            f"micro-values there (those of {canon!r}: {_micro_of(tax, canon)}), or, if the "
+            "table rates whole values, rename the column to 'value'"
+        )
+    return (
+        f"unknown {kind} {name!r} in column '{name_col}', {rows}{tax.suggest(name)}; use a "
+        f"name of the {tax.name} taxonomy"
+    )
+
+
+def _micro_of(tax: Taxonomy, value: str) -> str:
+    """The micro-values of a value, the first few named."""
+    micro = [u for u, v in tax.micro_values.items() if v == value]
+    return ", ".join(micro[:4]) + (", ..." if len(micro) > 4 else "")
 
 
 def _check_value_column(col: Coded, units: Key, tax: Taxonomy, problems: list[str]) -> None:
@@ -150,6 +179,14 @@ def _check_value_column(col: Coded, units: Key, tax: Taxonomy, problems: list[st
         )
 
 
+def raise_problems(problems: list[str]):
+    """Raise every problem of the judgments table at once."""
+    raise VatInputError(
+        f"{len(problems)} problem(s) in the judgments table (rows counted from 1, header excluded)",
+        problems,
+    )
+
+
 def parse_polarity(col: Coded, problems: list[str]) -> np.ndarray:
     """Polarity per row as int8 +1/-1 (0 where the label is not a sign)."""
     signs = np.array([sign_of(x) or 0 for x in col.labels], np.int8)
@@ -157,11 +194,13 @@ def parse_polarity(col: Coded, problems: list[str]) -> np.ndarray:
     bad = polarity == 0
     if bad.any():
         i = int(np.argmax(bad))
-        shown = col.labels[col.codes[i]] if col.codes[i] >= 0 else None
-        typed = "" if shown is None or isinstance(shown, str) else f", type {type_of(col, shown)}"
+        label = col.labels[col.codes[i]] if col.codes[i] >= 0 else None
+        empty = label is None or (isinstance(label, float | np.floating) and np.isnan(label))
+        shown = "an empty cell" if empty else plain(label)
+        typed = "" if label is None or isinstance(label, str) else f", type {type_of(col, label)}"
         problems.append(
             f"column 'polarity' is not one of express/suppress/+1/-1 in "
-            f"{format_rows(bad)} (e.g. {shown!r}{typed})"
+            f"{format_rows(bad)} (e.g. {shown}{typed})"
         )
     return polarity
 
@@ -183,6 +222,17 @@ def _label_numbers(labels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return number, not_number, other
 
 
+def missing_labels(labels: list) -> np.ndarray:
+    """Which labels of a rating column are empty: nothing, NaN, or text such as "null".
+
+    Example:
+        >>> missing_labels([3, None, "null", "x", float("nan")]).tolist()
+        [False, True, True, False, True]
+    """
+    number, not_number, other = _label_numbers(labels)
+    return np.isnan(number) & ~not_number & ~other
+
+
 def parse_rating(col: Coded, lo: int, hi: int, problems: list[str]) -> np.ndarray:
     """Each label's rating (float32, NaN when missing): numbers on the scale, whole."""
     number, not_number, other = _label_numbers(col.labels)
@@ -190,22 +240,35 @@ def parse_rating(col: Coded, lo: int, hi: int, problems: list[str]) -> np.ndarra
     off = ~np.isnan(number) & ((number < lo) | (number > hi))
     frac = ~np.isnan(number) & ~off & (number != np.round(number))
     checks = [
-        (other, "has type {type}, not a number,", "{!r}", f"; store the ratings as numbers "
+        (other, "has type {type}, not a number,", True, f"; store the ratings as numbers "
          f"from {lo} to {hi} (integers, floats, or text such as '3')"),
-        (not_number, "is not a number", "{!r}",
+        (not_number, "is not a number", True,
          f"; write a number from {lo} to {hi}, and leave a missing rating empty"),
-        (off, f"is off the {lo}..{hi} scale", "{:g}",
-         "; declare the scale with scale=(low, high)"),
-        (frac, "is not a whole number", "{:g}", "; ratings are Likert points"),
+        (off, f"is off the {lo}..{hi} scale", False, None),
+        (frac, "is not a whole number", False, "; ratings are Likert points"),
     ]  # fmt: skip
-    for bad_label, what, fmt, hint in checks:
+    for bad_label, what, show_label, hint in checks:
         rows = col.lookup(bad_label, False) if bad_label.any() else None
         if rows is not None and rows.any():  # a label no row uses is no problem
             k = col.codes[int(np.argmax(rows))]
-            shown = fmt.format(col.labels[k] if fmt == "{!r}" else number[k])
+            shown = plain(col.labels[k] if show_label else number[k])
             what = what.format(type=type_of(col, col.labels[k]))
+            hint = _scale_hint(col, number, lo, hi) if hint is None else hint
             problems.append(f"column 'rating' {what} in {format_rows(rows)} (e.g. {shown}){hint}")
     return np.where(not_number | off | frac | other, np.nan, number).astype(np.float32)
+
+
+def _scale_hint(col: Coded, number: np.ndarray, lo: int, hi: int) -> str:
+    """The fix of off-scale ratings: the scale that holds every whole rating given."""
+    used = np.zeros(len(number) + 1, bool)
+    used[col.codes] = True  # code -1 marks the extra slot
+    whole = number[used[:-1] & ~np.isnan(number) & np.isfinite(number)]
+    whole = whole[whole == np.round(whole)]
+    low, high = min(lo, int(whole.min(initial=lo))), max(hi, int(whole.max(initial=hi)))
+    return (
+        f"; every rating fits the scale {low}..{high}: if that is the scale, declare it with "
+        f"{option('scale', (low, high))}, else fix the ratings off the scale"
+    )
 
 
 def parse_repeat(col: Coded | None, n_rows: int, problems: list[str]) -> tuple[Key, np.ndarray]:

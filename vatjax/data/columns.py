@@ -148,8 +148,11 @@ class _Codebook:
         self.parts: list[np.ndarray] = []
 
     def add(self, arr) -> None:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
+        if not pa.types.is_dictionary(arr.type):  # a column its header did not name as text
+            arr = pc.dictionary_encode(pc.cast(arr, pa.string()))
         remap = np.array(
             [self.index.setdefault(x, len(self.index)) for x in arr.dictionary.to_pylist()] + [-1],
             dtype=np.int64,
@@ -162,20 +165,48 @@ class _Codebook:
         return Coded(small_codes(codes, len(self.index)), list(self.index), "string")
 
 
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV file from its first lines: one of comma, semicolon, tab and
+    pipe (:class:`csv.Sniffer`, else the one the header line holds most of; comma if none).
+
+    Example:
+        >>> sniff_delimiter("model;condition;rating\\nm;pre;3\\n"), sniff_delimiter("a\\n1\\n")
+        (';', ',')
+    """
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.partition("\n")[0]
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 1 << 14
+"""The delimiters a CSV file may use, and how much of its start tells which."""
+
+
 def _csv_coded(path: Path) -> dict[str, Coded]:
     """A CSV file as coded columns, streamed in blocks: every cell is read as text into a
     dictionary (so a text cell in a number column is reported, not a parse error), and
-    memory holds one block plus the codes."""
+    memory holds one block plus the codes. The delimiter is sniffed from the start."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     with path.open("rb") as fh:
-        header = fh.readline().decode("utf-8", errors="replace")
+        sample = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = [line for line in sample.splitlines() if line.strip()]  # as pyarrow skips them
+    if len(sample) == _SNIFF_BYTES and len(lines) > 1:
+        sample = "\n".join(lines[:-1])  # the last line may be cut short
+    delimiter = sniff_delimiter(sample)
     text = pa.dictionary(pa.int32(), pa.string())
-    names = next(csv.reader([header]), [])
+    names = next(csv.reader(lines[:1], delimiter=delimiter), [])
+    _unique_names(names)
     convert = pcsv.ConvertOptions(column_types=dict.fromkeys(names, text),
                                   strings_can_be_null=True)  # fmt: skip
     reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 25),
+                           parse_options=pcsv.ParseOptions(delimiter=delimiter),
                            convert_options=convert)  # fmt: skip
     books = {name: _Codebook() for name in reader.schema.names}
     for batch in reader:
@@ -207,7 +238,8 @@ def read_coded(source: pd.DataFrame | str | os.PathLike) -> dict[str, Coded]:
     :func:`~vatjax.data.read_table`.
     """
     if isinstance(source, pd.DataFrame):
-        return {str(k): _from_series(source[k]) for k in source.columns}
+        _unique_names(source.columns)
+        return {str(k): _from_series(source.iloc[:, i]) for i, k in enumerate(source.columns)}
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -215,8 +247,22 @@ def read_coded(source: pd.DataFrame | str | os.PathLike) -> dict[str, Coded]:
         if path.suffix.lower() == ".csv":
             return _csv_coded(path)
         table = _arrow_table(path)
+    except VatInputError:
+        raise
     except (ValueError, OSError) as exc:  # pyarrow's errors derive from these
         raise VatInputError(f"cannot parse {path}: {exc}") from exc
     if table is None:
         return read_coded(read_table(path))
-    return {name: _from_arrow(table.column(name)) for name in table.column_names}
+    _unique_names(table.column_names)
+    return {name: _from_arrow(table.column(i)) for i, name in enumerate(table.column_names)}
+
+
+def _unique_names(names) -> None:
+    """Raise when two columns share a name (the loader could not tell which one to read)."""
+    seen = pd.Series([str(n) for n in names])
+    twice = sorted(set(seen[seen.duplicated()]))
+    if twice:
+        raise VatInputError(
+            f"the table has several columns named {', '.join(map(repr, twice))}: give each "
+            "column its own name (rename or drop the extra ones)"
+        )

@@ -28,11 +28,13 @@ from vatjax.data.checks import (
     parse_polarity,
     parse_rating,
     parse_repeat,
+    raise_problems,
     text_key,
     uncoded_columns,
     unit_key,
 )
-from vatjax.data.columns import first_rows, read_coded
+from vatjax.data.columns import read_coded
+from vatjax.data.coverage import coverage_problems, rating_counts
 from vatjax.data.dense import (
     Items,
     dense_bytes,
@@ -41,74 +43,16 @@ from vatjax.data.dense import (
     item_coords,
     number_items,
 )
+from vatjax.data.design import CONDITION_COLUMNS, check_design, condition_table
 from vatjax.data.memory import memory_problem
-from vatjax.data.signs import sign_of
-from vatjax.data.table import cell_text, format_rows, read_table
-from vatjax.errors import VatInputError
+from vatjax.data.table import format_rows
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["CONDITION_COLUMNS", "KEY", "check_judgments", "load_judgments"]
 
 KEY = ["model", "condition", "scenario", "micro_value", "polarity", "repeat"]
 """The columns that name one rating."""
-CONDITION_COLUMNS = ["strategy", "target", "direction"]
-"""The condition metadata."""
-
-
-def _conditions_from_table(conditions, problems: list[str]) -> pd.DataFrame:
-    """The separate conditions table, one row per condition."""
-    meta = read_table(conditions)
-    where = " of the conditions table"
-    if uncoded_columns(read_coded(meta), ["condition", *CONDITION_COLUMNS], problems, where):
-        _raise(problems)  # the design checks need these columns
-    if "condition" not in meta.columns:
-        problems.append(
-            "the conditions table has no 'condition' column; give columns "
-            "condition, strategy, target, direction"
-        )
-        return pd.DataFrame(columns=["condition", *CONDITION_COLUMNS])
-    meta = meta.assign(condition=meta["condition"].map(cell_text))
-    dup = meta["condition"].duplicated(keep=False)
-    if dup.any():
-        names = sorted(meta.loc[dup, "condition"].unique())
-        problems.append(f"the conditions table lists {names} more than once; list each once")
-    return meta
-
-
-def _conditions_from_columns(cols: dict, cond: Key, baseline: str, problems: list[str]):
-    """The condition metadata columns of the long table, one row per condition: each
-    condition's first row, and a problem where a condition has several values."""
-    first = first_rows(cond.codes, len(cond.names))
-    meta = {"condition": cond.names}
-    for col in (c for c in CONDITION_COLUMNS if c in cols):
-        coded = cols[col]
-        labels = [None if pd.isna(x) else x for x in coded.labels] + [None]
-        n_lab = len(labels)
-        pair = cond.codes.astype(np.int64) * n_lab + np.where(coded.codes < 0, n_lab - 1,
-                                                              coded.codes)  # fmt: skip
-        seen = np.flatnonzero(np.bincount(pair[cond.codes >= 0], minlength=len(first) * n_lab))
-        for k, name in enumerate(cond.names):
-            vals = [labels[p % n_lab] for p in seen if p // n_lab == k]
-            if len(set(vals)) > 1 and name != baseline:
-                problems.append(
-                    f"column '{col}' has several values for condition {name!r}: "
-                    f"{sorted(map(str, vals))}; a condition has one strategy, target and "
-                    "direction"
-                )
-        meta[col] = [labels[coded.codes[i]] if coded.codes[i] >= 0 else None for i in first]
-    return pd.DataFrame(meta)
-
-
-def _condition_table(cols, cond: Key, conditions, baseline: str, problems) -> pd.DataFrame:
-    """One row per condition: strategy, target, direction (the baseline's are fixed)."""
-    if conditions is not None:
-        meta = _conditions_from_table(conditions, problems)
-    else:
-        meta = _conditions_from_columns(cols, cond, baseline, problems)
-    for col in CONDITION_COLUMNS:
-        if col not in meta.columns:
-            meta[col] = None
-    return meta[["condition", *CONDITION_COLUMNS]].reset_index(drop=True)
 
 
 def _check_columns(cols: dict) -> bool:
@@ -124,57 +68,6 @@ def _check_columns(cols: dict) -> bool:
             "Rename your columns or pass a DataFrame with these names"
         )
     return has_micro
-
-
-def _intervention_meta(cond: str, row, taxonomy: Taxonomy, problems: list[str]):
-    """(strategy, target, direction) of one intervention's conditions-table row."""
-    t = row["target"]
-    t_canon = None if pd.isna(t) or str(t).strip() == "" else taxonomy.canonical(str(t))
-    if t_canon is None or t_canon not in taxonomy.values:
-        shown = "no target" if pd.isna(t) or str(t).strip() == "" else f"target {t!r}"
-        problems.append(
-            f"intervention {cond!r} has {shown}: column 'target' must name a value "
-            f"of {list(taxonomy.values)}" + (taxonomy.suggest(str(t)) if not pd.isna(t) else "")
-        )
-    d = sign_of(row["direction"])
-    if d is None:
-        problems.append(
-            f"intervention {cond!r} has direction {row['direction']!r}: column 'direction' "
-            "must be +1/reinforce or -1/suppress"
-        )
-    s = row["strategy"]
-    strategy = cond if pd.isna(s) or str(s).strip() == "" else str(s)
-    return strategy, t_canon or "", 0 if d is None else int(d)
-
-
-def _check_design(cond: Key, model: Key, meta, baseline: str, taxonomy, problems) -> dict:
-    """Conditions against their metadata and the baseline: {condition: (strategy, target,
-    direction)} of every intervention."""
-    conds_in_data = cond.names
-    listed = set(meta["condition"])
-    unlisted = [c for c in conds_in_data if c not in listed and c != baseline]
-    if unlisted:
-        problems.append(f"conditions {unlisted} are not in the conditions table; add them")
-    meta = meta[meta["condition"].isin(conds_in_data)].set_index("condition")
-    out = {
-        c: _intervention_meta(c, meta.loc[c], taxonomy, problems)
-        for c in conds_in_data
-        if c != baseline and c in meta.index
-    }
-    has_base = set()
-    if baseline in conds_in_data:
-        at_base = cond.codes == conds_in_data.index(baseline)
-        present = np.bincount(model.codes[at_base].astype(np.int64), minlength=len(model.names))
-        has_base = {m for m, n in zip(model.names, present, strict=True) if n}
-    for name in model.names:
-        if name not in has_base:
-            problems.append(
-                f"model {name!r} has interventions but no baseline condition {baseline!r}; "
-                f"add its {baseline!r} ratings or pass baseline= the name you used"
-            )
-    if not any(c != baseline for c in conds_in_data):
-        problems.append(f"there is no intervention: every row is the baseline {baseline!r}")
-    return out
 
 
 class _Parsed(NamedTuple):
@@ -235,15 +128,44 @@ def _memory_problem(p: _Parsed, items: Items, taxonomy: Taxonomy) -> str | None:
     return memory_problem(what, dense_bytes(items.shape, n_rows, sum(longest)), fix)
 
 
+def _row_problems(p: _Parsed, items: Items, rating, scale, taxonomy, problems: list[str]):
+    """The problems of the rows as a whole (a tensor too big for memory, duplicate keys,
+    conditions with no rating, mixed scales); the dense rows, or None when too big."""
+    too_big = _memory_problem(p, items, taxonomy)
+    if too_big:  # the other problems are found on the tensor's cells: not checked
+        problems.append(too_big)
+        return None
+    rows = dense_rows(p.keys, items)
+    if rows.duplicated.any():
+        problems.append(
+            f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
+            f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
+            "ratings in a 'repeat' column"
+        )
+    model, cond = p.keys["model"], p.keys["condition"]
+    problems += coverage_problems(rating_counts(model, cond, rating, p.rating, *scale), model,
+                                  cond, scale[0])  # fmt: skip
+    return rows
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
-def _raise(problems: list[str]):
-    raise VatInputError(
-        f"{len(problems)} problem(s) in the judgments table (rows counted from 1, header excluded)",
-        problems,
-    )
+def _check_scale(scale) -> tuple[int, int]:
+    """(lowest, highest) of ``scale``: two whole numbers, the highest above the lowest."""
+    try:
+        lo, hi = scale
+        ok = all(float(x) == int(x) for x in (lo, hi)) and int(hi) > int(lo)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise VatInputError(
+            f"{option('scale', bare=True)} must be the lowest and highest rating, two whole "
+            f"numbers with the highest above the lowest (like {option('scale', (1, 5))}); "
+            f"got {plain(scale)}"
+        )
+    return int(lo), int(hi)
 
 
 def load_judgments(
@@ -258,7 +180,9 @@ def load_judgments(
 
     Every problem is reported at once in one :class:`~vatjax.VatInputError`, with row
     numbers (1-based, header excluded) and column names. Missing ratings (empty/NaN) are
-    allowed and stay NaN. Columns are read as codes into their distinct cells (pandas
+    allowed and stay NaN, but not a condition left with no rating for a model, nor models
+    or conditions that rate on a narrower scale than the rest (:mod:`~vatjax.data.coverage`).
+    Columns are read as codes into their distinct cells (pandas
     categoricals, Parquet dictionaries, CSV read by pyarrow), each distinct cell is
     checked once, and the codes go straight into the dense tensor: 26 million rows load
     in seconds. Ratings are stored as float32 (whole numbers are exact; NaN is missing).
@@ -287,9 +211,7 @@ def load_judgments(
         >>> vatjax.load_judgments(t)["rating"].shape
         (1, 2, 1)
     """
-    lo, hi = (int(scale[0]), int(scale[1]))
-    if not hi > lo:
-        raise VatInputError(f"scale {scale} must be (lowest, highest) with highest > lowest")
+    lo, hi = _check_scale(scale)
     cols = read_coded(source)
     if not cols or len(next(iter(cols.values())).codes) == 0:
         raise VatInputError("the judgments table is empty; it needs one row per rating")
@@ -298,25 +220,16 @@ def load_judgments(
     uncoded = uncoded_columns(cols, _used_columns(conditions is not None), problems)
     p = _parse_columns(cols, has_micro, (lo, hi), taxonomy, problems, uncoded)
     if uncoded:  # what needs the unreadable columns is not checked
-        _raise(problems)
+        raise_problems(problems)
     items = number_items(p.keys, p.units, p.polarity, p.repeat)
-    too_big = _memory_problem(p, items, taxonomy)
-    rows = None if too_big else dense_rows(p.keys, items)
-    if too_big:  # the duplicates are found on the tensor's cells: not checked
-        problems.append(too_big)
-    elif rows.duplicated.any():
-        problems.append(
-            f"duplicate (model, condition, scenario, micro_value, polarity) rows: "
-            f"{format_rows(rows.duplicated)}; keep one rating per key, or number repeated "
-            "ratings in a 'repeat' column"
-        )
+    rows = _row_problems(p, items, cols["rating"], (lo, hi), taxonomy, problems)
     keys, units = p.keys, p.units
-    meta = _condition_table(cols, keys["condition"], conditions, baseline, problems)
-    interventions = _check_design(
+    meta = condition_table(cols, keys["condition"], conditions, baseline, problems)
+    interventions = check_design(
         keys["condition"], keys["model"], meta, baseline, taxonomy, problems
     )
     if problems:
-        _raise(problems)
+        raise_problems(problems)
     tensor, conds = dense_tensor(rows, cols["rating"], p.rating, keys["condition"], baseline)
     coords = item_coords(rows, keys["scenario"], units, p.polarity, p.repeat, p.repeat_values)
     unit_value = np.array([taxonomy.value_of(u) for u in units.names], dtype=str)

@@ -20,10 +20,18 @@ import xarray as xr
 
 from vatjax.data.judgments import check_judgments
 from vatjax.data.memory import memory_problem
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import taxonomy_of
 
-__all__ = ["GroupIndex", "group_mean", "phi", "phi_levels", "scores", "shifts"]
+__all__ = [
+    "GroupIndex",
+    "group_mean",
+    "names_values_only",
+    "phi",
+    "phi_levels",
+    "scores",
+    "shifts",
+]
 
 TIE_DECIMALS = 10
 """Shifts are rounded to this many decimals so that equal shifts tie exactly."""
@@ -104,6 +112,20 @@ def group_mean(values, mask, groups, *, xp=np):
     return mean, count
 
 
+def names_values_only(judgments: xr.Dataset) -> bool:
+    """Whether the judgments name values only (a table with no 'micro_value' column): its
+    items' micro-values are then the values themselves.
+
+    Example:
+        >>> import vatjax
+        >>> names_values_only(vatjax.load_judgments(vatjax.simulate_study(seed=0,
+        ...     n_models=1, n_scenarios=3).table))
+        False
+    """
+    tax = taxonomy_of(judgments)
+    return not set(pd.unique(judgments["micro_value"].to_numpy())) <= set(tax.micro_values)
+
+
 def _check_memory(shape: tuple[int, ...], n_scenarios: int, n_groups: int, level: str) -> None:
     """Raise before scoring when its float64 arrays will not fit in memory."""
     n_m, n_c, n_i = shape
@@ -138,8 +160,16 @@ def scores(judgments: xr.Dataset, level: str = "value") -> xr.DataArray:
     """
     check_judgments(judgments)
     if level not in ("value", "micro_value"):
-        raise VatInputError(f"level must be 'value' or 'micro_value', got {level!r}")
+        raise VatInputError(
+            f"{option('level', bare=True)} must be 'value' or 'micro_value', got {plain(level)}"
+        )
     tax = taxonomy_of(judgments)
+    if level == "micro_value" and names_values_only(judgments):
+        raise VatInputError(
+            f"{option('level', 'micro_value')} needs micro-values, but these judgments name "
+            "values only (the table has a 'value' column and no 'micro_value' column): use "
+            f"{option('level', 'value')}, or load a table with a 'micro_value' column"
+        )
     lo, hi = judgments.attrs["scale_min"], judgments.attrs["scale_max"]
     order = list(tax.values) if level == "value" else list(tax.micro_values)
     labels = judgments[level].to_numpy()

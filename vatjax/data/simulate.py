@@ -29,7 +29,7 @@ import xarray as xr
 
 from vatjax.data.sim_model import LAYOUTS, Design, latent, linear_predictor, ordered_logistic
 from vatjax.data.sim_truth import monte_carlo_truth, truth_dataset
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["LAYOUTS", "SimulatedStudy", "simulate_study"]
@@ -160,6 +160,40 @@ def _long_table(d: Design, ratings: np.ndarray, sigma: np.ndarray) -> pd.DataFra
     )
 
 
+def _check_per_strategy(strategies, **given) -> None:
+    """Numbers given per strategy: one for each, or one for all."""
+    for name, value in given.items():
+        if np.ndim(value) and np.size(value) not in (1, len(strategies)):
+            raise VatInputError(
+                f"{name} gives {np.size(value)} numbers for {len(strategies)} strategies "
+                f"{list(strategies)}: give one per strategy, or one for all"
+            )
+
+
+def _check_arguments(seed, n_models, n_scenarios, scale, missing_rate, layout) -> None:
+    """Raise :class:`~vatjax.VatInputError` for a bad size, seed, scale, rate or layout."""
+    lo, hi = scale
+    if hi - lo < 2:
+        raise VatInputError(f"{option('scale', scale)} needs at least 3 points")
+    if n_scenarios < 3 or n_models < 1:
+        raise VatInputError(
+            f"simulate at least 1 model and 3 scenarios ({option('n_models', bare=True)} >= 1, "
+            f"{option('n_scenarios', bare=True)} >= 3), got {plain(n_models)} and "
+            f"{plain(n_scenarios)}"
+        )
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise VatInputError(
+            f"{option('seed', bare=True)} must be a whole number >= 0, got {plain(seed)}"
+        )
+    if not 0 <= missing_rate < 1:
+        raise VatInputError(
+            f"{option('missing_rate', bare=True)} is the fraction of ratings left missing: it "
+            f"must lie in [0, 1) (a rate of 1 or more leaves no rating), got {plain(missing_rate)}"
+        )
+    if layout not in LAYOUTS:
+        raise VatInputError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+
+
 def simulate_study(
     *,
     seed: int,
@@ -222,12 +256,8 @@ def simulate_study(
         (True, 12)
     """
     lo, hi = scale
-    if hi - lo < 2:
-        raise VatInputError(f"scale {scale} needs at least 3 points")
-    if n_scenarios < 3 or n_models < 1:
-        raise VatInputError("simulate at least 1 model and 3 scenarios")
-    if layout not in LAYOUTS:
-        raise VatInputError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    _check_arguments(seed, n_models, n_scenarios, scale, missing_rate, layout)
+    _check_per_strategy(strategies, coupling=coupling, effects=effects)
     couplings = np.broadcast_to(np.asarray(coupling, float), (len(strategies),))
     effects_arr = np.broadcast_to(np.asarray(effects, float), (len(strategies),))
     if np.any((couplings < 0) | (couplings > 1)):

@@ -30,13 +30,19 @@ from vatjax.core.intervals import INTERVALS, STATS, intervals
 from vatjax.core.metrics import FLOAT_METRICS, stat_size, unpack
 from vatjax.core.schemes import check_scheme, jackknife_groups
 from vatjax.engine import DEFAULT_MAX_MEMORY, Cells, evaluate, prepare
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.named.progress import progress_bar
 from vatjax.named.schema import conventions, metrics_dataset
 from vatjax.named.tax_intervals import TAX_INTERVAL, debiased_block, interval_notes
-from vatjax.named.validate import ShiftCells, check_resampling, shift_cells
+from vatjax.named.validate import (
+    ShiftCells,
+    check_confidence,
+    check_count,
+    check_resampling,
+    shift_cells,
+)
 
-__all__ = ["bootstrap"]
+__all__ = ["bootstrap", "check_bootstrap_arguments"]
 
 
 class _Options(NamedTuple):
@@ -132,7 +138,7 @@ def bootstrap(
         >>> bool((ds["gain"].sel(stat="lower") <= ds["gain"].sel(stat="upper")).all())
         True
     """
-    _check_arguments(
+    check_bootstrap_arguments(
         n_resamples, scheme, interval, level, eps, max_nan_fraction, fraction, jackknife
     )
     check_resampling(max_memory, devices)
@@ -143,22 +149,32 @@ def bootstrap(
     return _dataset(sc, reps, opts, shifts)
 
 
-def _check_arguments(
-    n_resamples, scheme, interval, level, eps, max_nan_fraction, fraction, jackknife
-) -> None:
-    if not isinstance(n_resamples, int | np.integer) or n_resamples < 2:
-        raise VatInputError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
+def check_bootstrap_arguments(
+    n_resamples, scheme, interval, level, eps, max_nan_fraction=0.05, fraction=0.8,
+    jackknife=None,
+) -> None:  # fmt: skip
+    """Raise :class:`~vatjax.VatInputError` for an argument :func:`bootstrap` rejects.
+
+    Example:
+        >>> check_bootstrap_arguments(200, "bootstrap", "bca", 95, 1e-3)
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: level must lie in (0, 1), got 95: did you mean 0.95?
+    """
+    check_count("n_resamples", n_resamples, 2)
     check_scheme(scheme, fraction)
     if interval not in INTERVALS:
-        raise VatInputError(f"unknown interval {interval!r}; use one of {list(INTERVALS)}")
-    if not 0 < level < 1:
-        raise VatInputError(f"level must lie in (0, 1), e.g. 0.95; got {level}")
+        raise VatInputError(
+            f"unknown interval {plain(interval)}; {option('interval', bare=True)} is one of "
+            f"{list(INTERVALS)}"
+        )
+    check_confidence(level)
     if not eps >= 0:
-        raise VatInputError(f"eps must be >= 0, got {eps}")
+        raise VatInputError(f"{option('eps', bare=True)} must be >= 0, got {plain(eps)}")
     if not 0 <= max_nan_fraction <= 1:
-        raise VatInputError(f"max_nan_fraction must lie in [0, 1], got {max_nan_fraction}")
+        raise VatInputError(f"max_nan_fraction must lie in [0, 1], got {plain(max_nan_fraction)}")
     if jackknife is not None and jackknife < 2:
-        raise VatInputError(f"jackknife needs at least 2 groups, got {jackknife}")
+        raise VatInputError(f"jackknife needs at least 2 groups, got {plain(jackknife)}")
 
 
 def _subsample_scale(cells: Cells, opts: _Options) -> np.ndarray:

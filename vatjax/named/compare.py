@@ -62,11 +62,11 @@ import xarray as xr
 
 from vatjax.core.intervals import bh
 from vatjax.engine import DEFAULT_MAX_MEMORY, Cells
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, plain
 from vatjax.named.compare_run import paired_bootstrap, paired_swaps, side_blocks
 from vatjax.named.progress import progress_bar
 from vatjax.named.schema import conventions
-from vatjax.named.validate import check_resampling, shift_cells
+from vatjax.named.validate import check_confidence, check_count, check_resampling, shift_cells
 
 __all__ = ["compare", "pairs_table"]
 
@@ -182,15 +182,13 @@ def _check_arguments(by, n_resamples, n_permutations, level, alpha, max_nan_frac
             f"by must be 'intervention' (compare the interventions of each model) or 'model' "
             f"(compare the models under each intervention), got {by!r}"
         )
-    for name, n in (("n_resamples", n_resamples), ("n_permutations", n_permutations)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise VatInputError(f"{name} must be an integer >= 1, got {n!r}")
-    if not 0 < level < 1:
-        raise VatInputError(f"level must lie in (0, 1), e.g. 0.95; got {level}")
+    check_count("n_resamples", n_resamples, 1)
+    check_count("n_permutations", n_permutations, 1)
+    check_confidence(level)
     if not 0 < alpha < 1:
-        raise VatInputError(f"alpha must lie in (0, 1), e.g. 0.05; got {alpha}")
+        raise VatInputError(f"alpha must lie in (0, 1), e.g. 0.05; got {plain(alpha)}")
     if not 0 <= max_nan_fraction <= 1:
-        raise VatInputError(f"max_nan_fraction must lie in [0, 1], got {max_nan_fraction}")
+        raise VatInputError(f"max_nan_fraction must lie in [0, 1], got {plain(max_nan_fraction)}")
 
 
 def _check_item(name, items: list[str], by: str, which: str) -> str:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,12 +21,12 @@ import xarray as xr
 from vatjax.core.intervals import bh, permutation_floor, permutation_p_value
 from vatjax.core.metrics import NULL_METRICS, unpack
 from vatjax.engine import DEFAULT_MAX_MEMORY, evaluate, prepare
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.named.progress import progress_bar
 from vatjax.named.schema import SCHEMA, conventions, core_dims
-from vatjax.named.validate import ShiftCells, check_resampling, shift_cells
+from vatjax.named.validate import ShiftCells, check_count, check_resampling, shift_cells
 
-__all__ = ["noise_floor"]
+__all__ = ["check_noise_floor_arguments", "noise_floor"]
 
 
 def noise_floor(
@@ -70,12 +71,7 @@ def noise_floor(
         >>> float(nf["p_nvat"].min()) >= 1 / 51
         True
     """
-    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
-        raise VatInputError(f"n_permutations must be an integer >= 1, got {n_permutations!r}")
-    if not 0 < q < 1:
-        raise VatInputError(f"q (the false discovery rate) must lie in (0, 1), got {q}")
-    if not 0 < floor_level < 1:
-        raise VatInputError(f"floor_level must lie in (0, 1), got {floor_level}")
+    check_noise_floor_arguments(n_permutations, q, floor_level)
     check_resampling(max_memory, devices)
     sc = shift_cells(shifts)
     # cells judged on the same scenarios share each permutation (one sort for all of them);
@@ -101,6 +97,33 @@ def noise_floor(
     ds = ds.assign_coords(permutation=np.arange(n_permutations))
     ds.attrs = _attrs(shifts, include_diagonal, n_permutations, seed, q, floor_level, shared)
     return ds
+
+
+def check_noise_floor_arguments(n_permutations, q=0.05, floor_level=0.95) -> None:
+    """Raise :class:`~vatjax.VatInputError` for an argument :func:`noise_floor` rejects,
+    among them too few permutations to reach the test's level: with N permutations the
+    smallest p-value is 1/(N+1), and it must reach both q and 1 - floor_level.
+
+    Example:
+        >>> check_noise_floor_arguments(1)
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: n_permutations=1 is too few permutations: ...
+    """
+    check_count("n_permutations", n_permutations, 1)
+    if not 0 < q < 1:
+        raise VatInputError(f"q (the false discovery rate) must lie in (0, 1), got {plain(q)}")
+    if not 0 < floor_level < 1:
+        raise VatInputError(f"floor_level must lie in (0, 1), got {plain(floor_level)}")
+    alpha = min(q, 1 - floor_level)
+    least = math.ceil(1 / alpha - 1 - 1e-9)  # the smallest N with 1 / (N + 1) <= alpha
+    if n_permutations < least:
+        raise VatInputError(
+            f"{option('n_permutations', n_permutations)} is too few permutations: with N "
+            f"permutations the smallest p-value is 1/(N+1), here {plain(1 / (n_permutations + 1))},"
+            f" which never reaches {plain(alpha)} (the level of the floor and of the false "
+            f"discovery rate); use at least {least}, and 1000 or more for p-values to 3 decimals"
+        )
 
 
 def _attrs(shifts, include_diagonal, n_permutations, seed, q, floor_level, shared) -> dict:

@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from vatjax.core.reliability import alpha_ordinal, group_means, icc
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.named.vat import vat
 from vatjax.taxonomy import taxonomy_of
 
@@ -75,14 +75,16 @@ def _check(judgments, retest: str | None, level: str) -> tuple[str, str]:
             f"condition, item]), got {type(judgments).__name__}"
         )
     if level not in ("value", "micro_value"):
-        raise VatInputError(f"level must be 'value' or 'micro_value', got {level!r}")
+        raise VatInputError(
+            f"{option('level', bare=True)} must be 'value' or 'micro_value', got {plain(level)}"
+        )
     base = str(judgments.attrs["baseline"])
     conds = [str(c) for c in judgments["condition"].values]
     if retest is not None and (retest not in conds or retest == base):
         raise VatInputError(
-            f"retest={retest!r} is not a second baseline of these judgments; their conditions "
-            f"are {conds} (baseline {base!r}): pass retest= the condition that judges the "
-            "baseline again, or leave it out"
+            f"{option('retest', retest)} is not a second baseline of these judgments; their "
+            f"conditions are {conds} (baseline {base!r}): name the condition that judges the "
+            f"baseline again with {option('retest')}, or leave it out"
         )
     return base, retest if retest is not None else f"{base}-2"
 

@@ -17,10 +17,18 @@ import numpy as np
 import xarray as xr
 
 from vatjax.engine import Cells
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.taxonomy import taxonomy_of
 
-__all__ = ["ShiftCells", "check_resampling", "check_shifts", "shift_cells", "target_inputs"]
+__all__ = [
+    "ShiftCells",
+    "check_confidence",
+    "check_count",
+    "check_resampling",
+    "check_shifts",
+    "shift_cells",
+    "target_inputs",
+]
 
 
 def check_shifts(shifts: xr.DataArray) -> str:
@@ -96,3 +104,35 @@ def check_resampling(max_memory: int, devices) -> None:
         raise VatInputError(f"max_memory must be at least 1 MiB (in bytes), got {max_memory!r}")
     if devices is not None and len(devices) == 0:
         raise VatInputError("devices must name at least one JAX device (or be None for all)")
+
+
+def check_count(label: str, n: object, least: int) -> None:
+    """A count of resamples or permutations (``label`` in :data:`vatjax.errors.OPTIONS`):
+    a whole number, at least ``least``.
+
+    Example:
+        >>> check_count("n_resamples", -5, 2)
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: n_resamples must be a whole number >= 2, got -5
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < least:
+        raise VatInputError(
+            f"{option(label, bare=True)} must be a whole number >= {least}, got {plain(n)}"
+        )
+
+
+def check_confidence(level: float) -> None:
+    """The confidence level of an interval: in (0, 1); a percentage is told as such.
+
+    Example:
+        >>> check_confidence(95)
+        Traceback (most recent call last):
+        ...
+        vatjax.errors.VatInputError: level must lie in (0, 1), got 95: did you mean 0.95?
+    """
+    if not 0 < level < 1:
+        hint = f": did you mean {plain(level / 100)}?" if 1 < level < 100 else ", e.g. 0.95"
+        raise VatInputError(
+            f"{option('confidence', bare=True)} must lie in (0, 1), got {plain(level)}{hint}"
+        )

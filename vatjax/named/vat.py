@@ -19,7 +19,7 @@ import xarray as xr
 
 from vatjax.core.debias import debiased_tax, pair_counts
 from vatjax.core.metrics import vat_metrics
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option, plain
 from vatjax.named.schema import SCHEMA, conventions, core_dims, metrics_dataset
 from vatjax.named.validate import target_inputs
 
@@ -54,7 +54,7 @@ def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e
         ('model', 'intervention', 'value', 'value2')
     """
     if not eps >= 0:
-        raise VatInputError(f"eps must be >= 0, got {eps}")
+        raise VatInputError(f"{option('eps', bare=True)} must be >= 0, got {plain(eps)}")
     x, mask, _, has_nan = target_inputs(shifts)
     level = x.dims[-1]
     mask = xr.DataArray(mask, dims=(*x["target"].dims, level))
