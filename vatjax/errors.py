@@ -72,6 +72,12 @@ OPTIONS: dict[str, Option] = {
     "n_models": Option("n_models", "N", ("--models",), "N"),
     "n_scenarios": Option("n_scenarios", "N", ("--scenarios",), "N"),
     "preset": Option("model", "'mvn-marginal'", ("--model",), "mvn-marginal"),
+    "draws": Option("draws", "N", ("--draws", "--fit-draws"), "N"),
+    "warmup": Option("warmup", "N", ("--warmup", "--fit-warmup"), "N"),
+    "chains": Option("chains", "N", ("--chains", "--fit-chains"), "N"),
+    "order": Option("order", "[VALUES]", ("--order",), "V1,V2,..."),
+    "angles": Option("angles", "[RADIANS]", ("--angles",), "DEGREES,..."),
+    "harmonics": Option("harmonics", "K", ("--harmonics",), "K"),
 }
 """Every option a message may name: a label (mostly the Python keyword; ``confidence``
 is the ``level`` of an interval) -> its spelling in Python and on the command line."""

@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from vatjax.bayes import load_lazy_numpyro
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option
 
 load_lazy_numpyro()  # arviz_stats, just imported, registers numpyro lazily
 
@@ -156,7 +156,8 @@ def check(tree: xr.DataTree, *, warn: bool = True) -> xr.Dataset:
         warnings.warn(
             "the posterior is not trustworthy yet: "
             + "; ".join(problems)
-            + ". Run longer (draws=, warmup=), more chains, or a simpler model/subset.",
+            + f". Run longer ({option('draws', bare=True)}, {option('warmup', bare=True)}), "
+            f"more chains ({option('chains', bare=True)}), or a simpler model or subset.",
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -108,8 +108,11 @@ def analyze_command(
     HTML report, all written to the --out folder. vatjax report re-renders the report.
     """
     from vatjax.cli.analysis import Analysis, run_analysis
+    from vatjax.cli.flags import check_resampling_flags
 
     check_folder(out)
+    check_resampling_flags(n_resamples=n_boot, n_permutations=n_null, scheme=scheme,
+                           interval=interval, confidence=confidence, eps=eps)  # fmt: skip
     settings = Analysis(
         scale=parse_scale(scale), baseline=baseline, conditions=conditions, level=level,
         include_diagonal=include_diagonal, eps=eps, n_resamples=n_boot, n_permutations=n_null,

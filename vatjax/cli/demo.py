@@ -46,8 +46,10 @@ def demo_command(
     A smaller --scenarios runs faster.
     """
     from vatjax.cli.analyze import print_summary
+    from vatjax.cli.flags import check_resampling_flags
     from vatjax.cli.pipeline import run_demo
 
+    check_resampling_flags(n_resamples=resamples, n_permutations=permutations)
     study = dict(seed=seed, n_models=models, n_scenarios=scenarios)
     uncertainty = dict(n_resamples=resamples, n_permutations=permutations)
     bayes = dict(fit=fit, fit_chains=fit_chains, fit_draws=fit_draws, fit_warmup=fit_warmup)

@@ -80,10 +80,13 @@ def vat_command(
     (permutation p-value of nVAT, its floor, and the value pairs that survive BH).
     For the whole analysis with a report, use vatjax analyze.
     """
+    from vatjax.cli.flags import check_resampling_flags
     from vatjax.cli.report import with_above_floor
     from vatjax.named import bootstrap, noise_floor, results_dataset, uncertainty_table
 
     check_out(out)
+    check_resampling_flags(n_resamples=n_boot, n_permutations=n_null, scheme=scheme,
+                           interval=interval, confidence=confidence, eps=eps)  # fmt: skip
     with stage(f"loading and validating {file.name}"):
         judgments = load_judgments(
             file, scale=parse_scale(scale), conditions=conditions, baseline=baseline

@@ -33,7 +33,7 @@ from vatjax.core.circumplex import (
     relabellings,
 )
 from vatjax.core.cosine import cosine_fit, cosine_fit_free
-from vatjax.errors import VatInputError
+from vatjax.errors import VatInputError, option
 from vatjax.taxonomy import taxonomy_of
 
 __all__ = ["circle_angles", "circumplex", "circumplex_intervals"]
@@ -78,7 +78,9 @@ def circle_angles(
     """
     values = [str(v) for v in values]
     if order is not None and angles is not None:
-        raise VatInputError("give order= or angles=, not both")
+        raise VatInputError(
+            f"give {option('order', bare=True)} or {option('angles', bare=True)}, not both"
+        )
     if order is not None:
         order = [str(v) for v in order]
         if sorted(order) != sorted(values):
@@ -86,8 +88,8 @@ def circle_angles(
             extra = sorted(set(order) - set(values))
             twice = sorted({v for v in order if order.count(v) > 1})
             raise VatInputError(
-                f"order= must name every value once; missing {missing}, unknown {extra}, "
-                f"repeated {twice} (the values: {values})"
+                f"{option('order', bare=True)} must name every value once; missing {missing}, "
+                f"unknown {extra}, repeated {twice} (the values: {', '.join(values)})"
             )
         step = 2 * np.pi / len(order)
         return np.array([order.index(v) * step for v in values])
@@ -95,18 +97,21 @@ def circle_angles(
         if isinstance(angles, Mapping):
             absent = [v for v in values if v not in angles]
             if absent:
-                raise VatInputError(f"angles= has no angle for {absent}; give one per value")
+                raise VatInputError(
+                    f"{option('angles', bare=True)} has no angle for {absent}; give one per value"
+                )
             return np.array([float(angles[v]) for v in values])
         if len(angles) != len(values):
             raise VatInputError(
-                f"angles= has {len(angles)} angles for {len(values)} values; give one per "
-                f"value, in the order {values}"
+                f"{option('angles', bare=True)} has {len(angles)} angles for {len(values)} "
+                f"values; give one per value, in the order {', '.join(values)}"
             )
         return np.asarray(angles, dtype=np.float64)
     tax = taxonomy
     if any(v not in tax.values for v in values):
         raise VatInputError(
-            f"values {values} are not all in the {tax.name} taxonomy; give order= or angles="
+            f"values {values} are not all in the {tax.name} taxonomy; give "
+            f"{option('order', bare=True)} or {option('angles', bare=True)}"
         )
     return np.array([tax.angles[tax.values.index(v)] for v in values])
 
@@ -143,9 +148,11 @@ def circumplex(
         coupling entry is NaN.
     """
     if n_permutations < 0:
-        raise VatInputError(f"n_permutations must be 0 (CI only) or more; got {n_permutations}")
+        raise VatInputError(
+            f"{option('n_permutations', n_permutations)}: give 0 (CI only) or more relabellings"
+        )
     if harmonics < 1:
-        raise VatInputError(f"harmonics must be 1 or more; got {harmonics}")
+        raise VatInputError(f"{option('harmonics', harmonics)}: give 1 or more harmonics")
     coupling = _coupling(x)
     values = coupling["value"].values
     theta = circle_angles(values, order=order, angles=angles, taxonomy=taxonomy_of(x))
