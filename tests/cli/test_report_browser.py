@@ -32,6 +32,7 @@ window.addEventListener('load', () => {
   const imgs = Array.from(document.images);
   const out = document.createElement('pre');
   out.id = 'vatjax-check';
+  out.hidden = true;
   out.textContent = JSON.stringify({
     overflow: bad,
     broken: imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.alt),
@@ -66,7 +67,7 @@ def _chrome(args: list[str]) -> str:
 
 def _check(page: Path, width: int) -> dict:
     dom = _chrome([f"--window-size={width},{FOLD}", "--dump-dom", page.as_uri()])
-    found = re.search(r"<pre id=\"vatjax-check\">(.*?)</pre>", dom, re.S)
+    found = re.search(r"<pre id=\"vatjax-check\"[^>]*>(.*?)</pre>", dom, re.S)
     assert found, f"the check script wrote nothing at {width} px"
     return json.loads(found.group(1).replace("&quot;", '"').replace("&gt;", ">")
                       .replace("&lt;", "<").replace("&amp;", "&"))  # fmt: skip

@@ -59,7 +59,8 @@ def fit_verdict(tree: xr.DataTree) -> str:
         worst.append(f"worst R-hat {float(d['max_rhat']):.3f}")
     if d.get("min_ess_bulk") is not None:
         worst.append(f"lowest bulk ESS {float(d['min_ess_bulk']):.0f}")
-    worst.append(f"{int(d.get('divergences', 0))} divergences")
+    n_div = int(d.get("divergences", 0))
+    worst.append(f"{n_div} divergence{'' if n_div == 1 else 's'}")
     head = "Converged" if d.get("ok") else "NOT converged: do not trust its intervals yet"
     return f"{head} ({', '.join(worst)}; needed: {d.get('criteria', 'R-hat <= 1.01, ESS >= 400')})."
 

@@ -10,7 +10,8 @@ Example:
     >>> s = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=20)
     >>> sh = vatjax.shifts(vatjax.load_judgments(s.table))
     >>> null = vatjax.noise_floor(sh, n_permutations=20, quiet=True)
-    >>> merged = vatjax.results_dataset(vatjax.vat(sh), null=null)
+    >>> from vatjax.named import results_dataset
+    >>> merged = results_dataset(vatjax.vat(sh), null=null)
     >>> parts = split_results({"vat": merged})
     >>> sorted(parts), "p_nvat" in parts["vat"]
     (['noise_floor', 'vat'], False)
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from vatjax.named import metrics_table, uncertainty_table
 
@@ -65,7 +65,7 @@ def debiased_floor(table: pd.DataFrame, n_values: int) -> pd.Series:
         >>> t = pd.DataFrame({"nvat": [0.5, 0.3], "nvat_debiased": [0.4, 0.0],
         ...                   "nvat_floor": [0.45, 0.45], "n_samples": [100, 100]})
         >>> debiased_floor(t, 10).round(3).tolist()
-        [0.335, 0.335]
+        [0.335, 0.334]
     """
     nvat, deb = table["nvat"].to_numpy(float), table["nvat_debiased"].to_numpy(float)
     expected = (n_values - 1) / np.maximum(table["n_samples"].to_numpy(float) - 1, 1)
@@ -109,14 +109,3 @@ def decision_table(results: dict) -> pd.DataFrame:
             table["nvat_floor_debiased"] = debiased_floor(table, results["vat"].sizes[level])
     table["frontier"] = on_frontier(table, tax)
     return table
-
-
-def cell_coords(ds: xr.Dataset | xr.DataArray) -> tuple[list[str], list[str]]:
-    """The model and intervention names of a result, as strings.
-
-    Example:
-        >>> ds = xr.Dataset(coords={"model": ["a"], "intervention": ["x", "y"]})
-        >>> cell_coords(ds)
-        (['a'], ['x', 'y'])
-    """
-    return [str(m) for m in ds["model"].values], [str(i) for i in ds["intervention"].values]

@@ -55,8 +55,8 @@ def table_html(df: pd.DataFrame) -> str:
     """A compact HTML table: headers break after '_', text cells left-aligned.
 
     Example:
-        >>> table_html(pd.DataFrame({"model": ["m-1"], "n_samples": [3]}))[:60]
-        "<table class='t'><thead><tr><th class='l'><span class='nw'>"
+        >>> table_html(pd.DataFrame({"model": ["m-1"], "n_samples": [3]}))[:76]
+        "<table class='t'><thead><tr><th class='l'><span class='nw'>model</span></th>"
     """
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
                  and "[" not in str(c)]  # fmt: skip

@@ -85,7 +85,7 @@ def settings_notes(results: dict) -> list[str]:
 
 
 def _cell(r) -> str:
-    return f"{r.model} {r.intervention}"
+    return f"{r.model}/{r.intervention}"
 
 
 def _listed(rows: pd.DataFrame, fmt) -> str:
