@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from vatjax.cli.figures import Section, png
 from vatjax.cli.report_format import interval_column
 
-__all__ = ["diagnostics", "fit_scope", "fit_verdict", "posterior", "prior_sentence"]
+__all__ = ["diagnostics", "fit_scope", "fit_verdict", "posterior", "ppc_rootogram", "prior_sentence"]
 
 
 def _names(values, n_all: int | None, what: str) -> str:
@@ -204,9 +204,9 @@ def _rank(tree: xr.DataTree, n: int = 4) -> bytes:
     return _azp_png(pc)
 
 
-def _ppc(tree: xr.DataTree) -> bytes:
-    """arviz-plots rootogram of every observed rating (all cells pooled) against the
-    posterior predictive ones; every level of the scale is a tick."""
+def ppc_rootogram(tree: xr.DataTree):
+    """arviz-plots rootogram (a PlotCollection) of every observed rating, all cells pooled,
+    against the posterior predictive ones; every level of the scale is a tick."""
     import arviz_plots as azp
 
     lo, hi = int(tree.attrs.get("scale_min", 1)), int(tree.attrs.get("scale_max", 5))
@@ -226,7 +226,7 @@ def _ppc(tree: xr.DataTree) -> bytes:
     for ax in fig.axes:
         ax.set_xticks(range(lo, hi + 1))
         ax.set_xlabel("rating")
-    return _azp_png(pc)
+    return pc
 
 
 def diagnostics(tree: xr.DataTree) -> Section:
@@ -247,7 +247,7 @@ def diagnostics(tree: xr.DataTree) -> Section:
                             " flat bars mean the chains agree", _rank(tree)))  # fmt: skip
     if "posterior_predictive" in tree.children and "rating" in tree["posterior_predictive"]:
         caption = "Posterior predictive check of the ratings (arviz-plots rootogram)"
-        sec.figures.append((caption, _ppc(tree)))
+        sec.figures.append((caption, _azp_png(ppc_rootogram(tree))))
     else:
         sec.text.append(
             f"No posterior predictive check of the ratings: this fit "

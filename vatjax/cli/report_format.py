@@ -42,12 +42,13 @@ def interval_column(table: pd.DataFrame, mid: str, name: str) -> pd.Series:
     )  # fmt: skip
 
 
-def _cell(v) -> str:
-    """A cell's HTML: numbers as they are; text breakable only after ':' and '_'."""
+def _cell(v, breaks: str = ":/") -> str:
+    """A cell's HTML: numbers as they are; text breakable only after the ``breaks``
+    characters (headers also after '_'), never at a hyphen."""
     text = _num(v)
     if isinstance(v, (float, int, np.number, bool, np.bool_)):
         return html.escape(text)
-    parts = re.split(r"(?<=[:_/])", text)
+    parts = re.split(f"(?<=[{re.escape(breaks)}])", text)
     return "<wbr>".join(f"<span class='nw'>{html.escape(p)}</span>" for p in parts if p)
 
 
@@ -61,7 +62,7 @@ def table_html(df: pd.DataFrame) -> str:
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
                  and "[" not in str(c)]  # fmt: skip
     head = "".join(
-        f"<th{' class=' + repr('l') if c in text_cols else ''}>{_cell(str(c))}</th>"
+        f"<th{' class=' + repr('l') if c in text_cols else ''}>{_cell(str(c), ':/_')}</th>"
         for c in df.columns
     )
     rows = "".join(
