@@ -117,7 +117,7 @@ def circumplex(results: dict) -> Section:
     nrow = math.ceil(len(targets) / ncol)
     fig, axes = subplots(nrow, ncol, figsize=(4.0 * ncol, 4.1 * nrow), squeeze=False,
                          subplot_kw={"projection": "polar"},
-                         gridspec_kw={"wspace": 0.55, "hspace": 0.45})  # fmt: skip
+                         gridspec_kw={"wspace": 0.6, "hspace": 0.35})  # fmt: skip
     strategies = list(dict.fromkeys(str(s) for s in res["strategy"].values))
     colors = {s: f"C{k % 10}" for k, s in enumerate(strategies)}
     values = [str(v) for v in res["value"].values]
@@ -128,7 +128,7 @@ def circumplex(results: dict) -> Section:
             ax.plot(closed, np.append(v, v[:1]), color=colors[strategy], label=strategy)
         ax.set_ylim(0, rmax)
         ax.set_xticks(angles, values, fontsize=8)
-        ax.tick_params(axis="x", pad=1)
+        ax.tick_params(axis="x", pad=7)
         ax.tick_params(axis="y", labelsize=7)
         ax.set_rlabel_position(90 + 18)
         if target in values:  # the target's spoke
