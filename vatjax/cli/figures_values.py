@@ -39,6 +39,7 @@ def off_diagonal_limit(coupling: np.ndarray) -> float:
 
 def _heatmap_figure(res: xr.Dataset, model: str, ivs: list[str], null, names: list[str]):
     n = len(names)
+    group = taxonomy_of(res).micro_values if res.attrs.get("level") == "micro_value" else {}
     ncol = 4 if n <= 12 else 2 if n <= 24 else 1
     ncol = min(ncol, len(ivs))
     nrow = math.ceil(len(ivs) / ncol)
@@ -54,9 +55,10 @@ def _heatmap_figure(res: xr.Dataset, model: str, ivs: list[str], null, names: li
         im = ax.imshow(cell, vmin=-lim, vmax=lim, cmap="RdBu_r")
         ax.set_facecolor("0.85")  # the masked diagonal
         target = str(res["target"].sel(intervention=iv).values)
-        if target in names:
-            t = names.index(target)
-            for xy, w, h in (((-0.5, t - 0.5), n, 1), ((t - 0.5, -0.5), 1, n)):
+        rows = [k for k, name in enumerate(names) if group.get(name, name) == target]
+        if rows:  # the target, or at micro level the target's micro-values (a block)
+            lo, span = min(rows) - 0.5, max(rows) - min(rows) + 1
+            for xy, w, h in (((-0.5, lo), n, span), ((lo, -0.5), span, n)):
                 ax.add_patch(Rectangle(xy, w, h, fill=False, ec="black", lw=1.3))
         if null is not None:
             sig = null["significant"].sel(model=model, intervention=iv).values & ~eye
