@@ -193,14 +193,15 @@ def _rank(tree: xr.DataTree, n: int = 4) -> bytes:
     import arviz_plots as azp
 
     nvat = _plain(tree["vat"].to_dataset()[["nvat"]])
-    rhat = tree["diagnostics"]["nvat"].sel(diagnostic="rhat").to_series().dropna()
-    worst = rhat.sort_values(ascending=False).head(n).index
-    cells = xr.concat([nvat.sel(model=m, intervention=i, drop=True) for m, i in worst],
-                      dim="cell").assign_coords(cell=[f"{m}, {i}" for m, i in worst])  # fmt: skip
-    pc = azp.plot_rank(xr.DataTree.from_dict({"posterior": _plain(cells)}), var_names=["nvat"],
+    if {"model", "intervention"} <= set(nvat.dims):
+        rhat = tree["diagnostics"]["nvat"].sel(diagnostic="rhat").to_series().dropna()
+        worst = list(rhat.sort_values(ascending=False).head(n).index)
+        nvat = xr.concat([nvat.sel(model=m, intervention=i, drop=True) for m, i in worst],
+                         dim="cell").assign_coords(cell=[f"{m}, {i}" for m, i in worst])  # fmt: skip
+    rows = (nvat.sizes.get("cell", 1) + 1) // 2
+    pc = azp.plot_rank(xr.DataTree.from_dict({"posterior": _plain(nvat)}), var_names=["nvat"],
                        backend="matplotlib", col_wrap=2,
-                       figure_kwargs={"figsize": (10, 3.2 * ((len(worst) + 1) // 2)),
-                                      "layout": "constrained"})  # fmt: skip
+                       figure_kwargs={"figsize": (10, 3.2 * rows), "layout": "constrained"})  # fmt: skip
     return _azp_png(pc)
 
 

@@ -210,8 +210,8 @@ def vat_table_section(results: dict, table: pd.DataFrame) -> Section:
         "The decision columns per model x intervention"
         + (f" ([CI]: {float(level):.0%} interval)" if level else " (no intervals: no "
            f"{RESULT_FILES['bootstrap']})") + "; every column (standard errors, the raw "
-        "gain, pairs significant, notes) is in the CSV below. NaN: not computable (see "
-        "Definitions)."
+        "gain, pairs significant, notes) is in the CSV below. NaN: not computable (see the "
+        "definitions in the Summary)."
     )  # fmt: skip
     sec.tables.append(_compact(table))
     sec.downloads.append((f"Download the full table ({len(table.columns)} columns, CSV)",
