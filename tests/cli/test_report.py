@@ -3,8 +3,10 @@
 import base64
 import io
 import json
+import re
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -20,7 +22,7 @@ class _Page(HTMLParser):
         self.in_h2 = False
         self.stack: list[str] = []
 
-    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input", "wbr"})
 
     def handle_starttag(self, tag, attrs):
         if tag not in self.VOID:
@@ -79,8 +81,18 @@ def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
     html_text = (out / "report.html").read_text()
     assert "FDR" in html_text and "nvat_floor" in html_text and "R-hat" in html_text
     assert "NOT met" in html_text  # the short fit's verdict is shown, not hidden
-    assert not page.sections["Diagnostics"]["images"]  # the marginal fit has no rating PPC
+    assert len(page.sections["Diagnostics"]["images"]) == 1  # the rank plot; no rating PPC
     assert "No posterior predictive check of the ratings" in html_text
+    summary = html_text.split("<section id='summary'>")[1].split("</section>")[0]
+    for words in ("Tax above the noise floor in", "Gain on target (interval above 0) in",
+                  "Frontier (best gain for least tax", "Bayesian fit: mvn-marginal, NUTS 4 "
+                  "chains x 60 draws after 60 warmup, 24 cells: all 2 models",
+                  "NOT converged", "<dt>phi:</dt>", "<dt>nVAT debiased:</dt>",
+                  "<dt>noise floor:</dt>", "<dt>NaN:</dt>"):  # fmt: skip
+        assert words in summary, words
+    link = re.search(r"download='vat-table.csv' href='data:text/csv;base64,([^']+)'", html_text)
+    full = pd.read_csv(io.BytesIO(base64.b64decode(link.group(1))))
+    assert len(full) == 24 and {"gain_se", "nvat_floor_debiased", "frontier"} <= set(full)
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["input_sha256"] == file_sha256(out / "judgments.parquet")
     assert prov["input_sha256"] in html_text and "include_diagonal" in html_text
@@ -99,3 +111,20 @@ def test_report_without_optional_results_says_what_is_missing(tmp_path):
         write_report(tmp_path / "empty", tmp_path / "x.html")
     with pytest.raises(vatjax.VatInputError, match=r"ending in \.html"):
         write_report(tmp_path, tmp_path / "x.pdf")
+
+
+def test_report_reads_the_vat_nc_that_vat_out_writes(tmp_path):
+    """`vatjax vat --bootstrap N --null M --out DIR/vat.nc` merges both into vat.nc."""
+    import vatjax
+    from vatjax.named import results_dataset
+
+    study = vatjax.simulate_study(seed=1, n_models=1, n_scenarios=30)
+    delta = vatjax.shifts(vatjax.load_judgments(study.table))
+    boot = vatjax.bootstrap(delta, n_resamples=40, seed=0, quiet=True)
+    null = vatjax.noise_floor(delta, n_permutations=20, seed=0, quiet=True)
+    vatjax.save(results_dataset(vatjax.vat(delta), boot, null), tmp_path / "vat.nc")
+    text = write_report(tmp_path, tmp_path / "r.html").read_text()
+    assert "No bootstrap results" not in text and "No noise floor" not in text
+    assert "Tax above the noise floor in" in text and "Gain on target (interval above 0)" in text
+    assert re.search(r"\d\.\d{3} \[-?\d\.\d{3}, \d\.\d{3}\]", text)  # an interval cell
+    assert "20 permutations" in text

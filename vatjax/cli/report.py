@@ -1,12 +1,16 @@
-"""Reports: one self-contained HTML file (figures embedded) and a Markdown twin.
+"""Reports: one self-contained HTML file (figures and the CSV embedded) and a Markdown twin.
 
 A report is built from saved results in one folder, under the names of
-:data:`vatjax.cli.results.RESULT_FILES` (what ``vatjax demo`` writes): ``vat.nc``
-(required), ``bootstrap.nc``, ``noise_floor.nc``, ``posterior.nc``, ``compare.nc``,
-``power.nc``, ``reliability.nc`` and ``provenance.json`` (each optional; a missing one is
-said so in its section), and ``truth.nc`` (the simulator's; its section appears only when
-it is there). The figures are drawn by :mod:`vatjax.cli.figures`, the inference sections
-by :mod:`vatjax.cli.report_inference`, the truth's by :mod:`vatjax.cli.report_truth`.
+:data:`vatjax.cli.results.RESULT_FILES` (what ``vatjax demo`` and ``vatjax analyze`` write):
+``vat.nc`` (required; either kind, see :mod:`vatjax.cli.report_data`), ``bootstrap.nc``,
+``noise_floor.nc``, ``posterior.nc``, ``compare.nc``, ``power.nc``, ``reliability.nc`` and
+``provenance.json`` (each optional; a missing one is said so in its section), and
+``truth.nc`` (the simulator's; its section appears only when it is there). It opens with a
+summary and the definitions (:mod:`vatjax.cli.report_summary`); the figures are drawn by
+:mod:`vatjax.cli.figures`, :mod:`vatjax.cli.figures_values` and
+:mod:`vatjax.cli.figures_bayes`, the inference sections by
+:mod:`vatjax.cli.report_inference`, the truth's by :mod:`vatjax.cli.report_truth`, the
+page by :mod:`vatjax.cli.report_format`.
 
 Example:
     >>> import tempfile, vatjax
@@ -21,39 +25,33 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import html
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from vatjax.cli.figures import (
-    Section,
-    circumplex,
-    diagnostics,
-    frontier,
-    heatmaps,
-    posterior,
-)
+from vatjax.cli.figures import Section, frontier
+from vatjax.cli.figures_bayes import diagnostics, posterior
+from vatjax.cli.figures_values import circumplex, heatmaps
+from vatjax.cli.report_data import decision_table, split_results
+from vatjax.cli.report_format import render
 from vatjax.cli.report_inference import comparisons_section, power_section, reliability_section
+from vatjax.cli.report_summary import summary_section, vat_table_section
 from vatjax.cli.report_truth import truth_section
 from vatjax.cli.results import RESULT_FILES, read_results
 from vatjax.data import atomic_path
 from vatjax.errors import VatInputError
-from vatjax.named import metrics_table
 
 __all__ = [
     "SECTIONS",
     "build_sections",
     "floor_sentence",
-    "render",
     "with_above_floor",
     "write_report",
 ]
 
 SECTIONS = (
+    "Summary",
     "VAT table",
     "Gain-nVAT frontier",
     "Paired comparisons",
@@ -67,35 +65,6 @@ SECTIONS = (
     "Provenance",
 )
 """Every section title, in order; "Simulator's truth" appears only with a truth.nc."""
-
-_NOTES = {
-    "bootstrap": (
-        "No bootstrap results ({file}): intervals not computed.",
-        "Intervals: {interval} at level {confidence_level}, {scheme} over scenarios, "
-        "{n_resamples} resamples (seed {seed}); se is the standard deviation of the replicates.",
-    ),
-    "noise_floor": (
-        "No noise floor ({file}): permutation null not computed.",
-        "Noise floor: nvat_floor is the {floor_level:.0%} quantile of nVAT under the "
-        "permutation null ({n_permutations} permutations, seed {seed}); nvat_p the p-value of "
-        "the observed nVAT; pairs_significant the value pairs that survive Benjamini-Hochberg "
-        "at q = {q}.",
-    ),
-}
-"""Per optional result: the note when it is missing, and the note on its settings."""
-
-
-class _Attrs(dict):
-    def __missing__(self, key):  # an attribute not saved reads None, as attrs.get does
-        return None
-
-
-def _note(results: dict, name: str) -> str:
-    missing, present = _NOTES[name]
-    saved = results.get(name)
-    if saved is None:
-        return missing.format(file=RESULT_FILES[name])
-    return present.format_map(_Attrs({"floor_level": 0.95} | dict(saved.attrs)))
 
 
 def with_above_floor(table: pd.DataFrame) -> pd.DataFrame:
@@ -142,37 +111,38 @@ def floor_sentence(table: pd.DataFrame) -> str:
     return f"{head}; the {n - k} not above it: {named(table[~above])}."
 
 
-def _vat_table(results: dict) -> Section:
-    from vatjax.named import uncertainty_table
+_FIRST = ("input", "input_sha256", "scale", "baseline", "level")
 
-    sec = Section("VAT table")
-    table = metrics_table(results["vat"]).drop(columns=["gain_raw", "gain_below_eps"])
-    table = uncertainty_table(table, results.get("bootstrap"), results.get("noise_floor"))
-    sec.tables.append(with_above_floor(table))
-    sec.text += [_note(results, "bootstrap"), _note(results, "noise_floor")]
-    if "nvat_floor" in table.columns:
-        sec.text.append(floor_sentence(table) + " The above_floor column marks every cell.")
-    return sec
+
+def _value(v) -> str:
+    if isinstance(v, dict):  # step_seconds
+        return ", ".join(f"{k} {t:g} s" if isinstance(t, float | int) else f"{k} {t}"
+                         for k, t in v.items())  # fmt: skip
+    return str(v)
 
 
 def _provenance(results: dict) -> Section:
+    """The input (file, hash), scale and baseline first, then every setting and convention."""
     sec = Section("Provenance")
     prov = dict(results.get("provenance", {}))
     res = results["vat"]
-    for key in (
-        "level",
-        "include_diagonal",
-        "eps",
-        "gain_convention",
-        "gnd_convention",
-        "coupling_convention",
-        "gini_convention",
-    ):
+    if res.attrs.get("scale_min") is not None:
+        prov.setdefault("scale", f"{res.attrs['scale_min']},{res.attrs['scale_max']}")
+    post = results.get("posterior")
+    baseline = res.attrs.get("baseline") or (post.attrs.get("baseline") if post else None)
+    if baseline is not None:
+        prov.setdefault("baseline", baseline)
+    for key in ("level", "include_diagonal", "eps", "gain_convention", "gnd_convention",
+                "coupling_convention", "gini_convention"):  # fmt: skip
         prov.setdefault(key, res.attrs.get(key))
     for name in ("bootstrap", "noise_floor"):
         if results.get(name) is not None:
             prov[f"{name}_seed"] = results[name].attrs.get("seed")
-    sec.tables.append(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}))
+    if "input" not in prov:
+        sec.text.append("No provenance.json: the input file and its hash are not recorded; "
+                        "`vatjax analyze FILE --out DIR` writes them.")  # fmt: skip
+    order = [k for k in _FIRST if k in prov] + [k for k in prov if k not in _FIRST]
+    sec.tables.append(pd.DataFrame({"item": order, "value": [_value(prov[k]) for k in order]}))
     return sec
 
 
@@ -181,75 +151,21 @@ def _missing(title: str) -> Section:
     return Section(title, text=[f"No posterior ({what}): fit one with `vatjax fit`."])
 
 
-def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="t")
-
-
-def _table_md(df: pd.DataFrame) -> str:
-    def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|")
-
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "".join("| " + " | ".join(fmt(v) for v in row) + " |\n" for row in df.values)
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
-table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;
-border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}"""
-
-
-def render(sections: list[Section], title: str, asset_dir: Path) -> tuple[str, str]:
-    """HTML (figures inline as base64) and Markdown (figures as files in asset_dir).
-
-    Example:
-        >>> import tempfile
-        >>> page, md = render([Section("Notes", text=["a & b"])], "T", Path(tempfile.mkdtemp()))
-        >>> "<p>a &amp; b</p>" in page, md.splitlines()[3:]
-        (True, ['## Notes', '', 'a & b'])
-    """
-    parts_html = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-        f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-    ]
-    parts_md = [f"# {title}\n"]
-    for k, sec in enumerate(sections):
-        anchor = re.sub(r"[^a-z0-9]+", "-", sec.title.lower()).strip("-")
-        parts_html.append(f"<section id='{anchor}'><h2>{html.escape(sec.title)}</h2>")
-        parts_md.append(f"\n## {sec.title}\n")
-        for t in sec.text:
-            parts_html.append(f"<p>{html.escape(t)}</p>")
-            parts_md.append(f"{t}\n")
-        for df in sec.tables:
-            parts_html.append(_table_html(df))
-            parts_md.append("\n" + _table_md(df))
-        for j, (caption, png) in enumerate(sec.figures):
-            b64 = base64.b64encode(png).decode()
-            parts_html.append(
-                f"<figure><img alt='{html.escape(caption)}' "
-                f"src='data:image/png;base64,{b64}'><figcaption>"
-                f"{html.escape(caption)}</figcaption></figure>"
-            )
-            name = f"fig{k}-{j}.png"
-            with atomic_path(asset_dir / name) as tmp:
-                tmp.write_bytes(png)
-            parts_md.append(f"\n![{caption}]({asset_dir.name}/{name})\n")
-        parts_html.append("</section>")
-    parts_html.append("</body></html>")
-    return "\n".join(parts_html), "\n".join(parts_md)
-
-
 def build_sections(results: dict) -> list[Section]:
     """Every section of the report, in the order of :data:`SECTIONS` (the truth's only
-    with a truth.nc)."""
+    with a truth.nc); ``results`` as :func:`vatjax.cli.results.read_results` gives them."""
+    results = split_results(results)
+    table = decision_table(results)
     post = results.get("posterior")
     return [
-        _vat_table(results),
-        frontier(results),
+        summary_section(results, table),
+        vat_table_section(results, table),
+        frontier(results, table),
         comparisons_section(results),
         heatmaps(results),
         circumplex(results),
-        _missing(SECTIONS[5]) if post is None else posterior(post),
-        _missing(SECTIONS[6]) if post is None else diagnostics(post),
+        _missing(SECTIONS[6]) if post is None else posterior(post),
+        _missing(SECTIONS[7]) if post is None else diagnostics(post),
         power_section(results),
         reliability_section(results),
         *([truth_section(results)] if results.get("truth") is not None else []),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from vatjax.cli.figures import Section
+from vatjax.cli.report_format import interval_column
 from vatjax.cli.results import RESULT_FILES
 
 __all__ = ["comparisons_section", "power_section", "reliability_section"]
@@ -42,12 +43,12 @@ def comparisons_section(results: dict) -> Section:
             f"{ds.attrs.get('confidence_level', '')}, paired swap test with "
             f"{ds.attrs.get('n_permutations', '?')} permutations)."
         )
-    cols = [group, "a", "b", "n_shared"] + [
-        f"{name}_{s}" for name in ("nvat_debiased", "gain") for s in ("estimate", "lower",
-                                                                       "upper", "q")
-    ]  # fmt: skip
-    shown = table.sort_values("nvat_debiased_q")[cols].head(_SHOWN)
-    sec.tables.append(shown.reset_index(drop=True))
+    shown = table.sort_values("nvat_debiased_q").head(_SHOWN).reset_index(drop=True)
+    compact = shown[[group, "a", "b", "n_shared"]].rename(columns={"n_shared": "n"})
+    for name, label in (("nvat_debiased", "nVAT debiased"), ("gain", "Gain")):
+        compact[f"{label} a - b [CI]"] = interval_column(shown, f"{name}_estimate", name)
+        compact[f"{label} q"] = shown[f"{name}_q"]
+    sec.tables.append(compact)
     sec.text.append(
         f"The {min(_SHOWN, len(table))} pairs with the smallest q of the debiased nVAT "
         "difference (a - b; the observed-scale tax). Below: each item ranked by its debiased "
@@ -55,8 +56,8 @@ def comparisons_section(results: dict) -> Section:
         f"significantly (q >= {alpha:g}) from the group's best."
     )
     sec.tables.append(
-        ds[["item_nvat_debiased", "rank", "tie_group"]].to_dataframe().reset_index()
-        .sort_values([group, "rank"])
+        ds[["item_nvat_debiased", "rank", "tie_group"]].reset_coords(drop=True).to_dataframe()
+        .reset_index().sort_values([group, "rank"])
     )
     return sec
 
