@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from vatjax.cli.pipeline import file_sha256
+from vatjax.cli.analysis import file_sha256
 from vatjax.cli.report import SECTIONS, write_report
 
 
@@ -66,6 +66,10 @@ def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
     page.close()
     assert not page.stack  # every element closed
     assert list(page.sections) == list(SECTIONS)
+    text = (out / "report.html").read_text(encoding="utf-8")
+    circle = text[text.index("<h2>VAT on the circumplex</h2>") : text.index("<h2>Posterior")]
+    assert "The circumplex test (RTHOR)" in circle and "Coupling against angular distance" in circle
+    assert len(page.sections["VAT on the circumplex"]["images"]) == 2
     for name in FIGURES:
         assert page.sections[name]["images"], name
     for name in TABLES:

@@ -33,6 +33,7 @@ import pandas as pd
 from vatjax.cli.figures import Section, frontier
 from vatjax.cli.figures_bayes import diagnostics, posterior
 from vatjax.cli.figures_values import circumplex, heatmaps
+from vatjax.cli.report_circumplex import add_circumplex_test
 from vatjax.cli.report_data import decision_table, split_results
 from vatjax.cli.report_format import render
 from vatjax.cli.report_inference import comparisons_section, power_section, reliability_section
@@ -163,7 +164,7 @@ def build_sections(results: dict) -> list[Section]:
         frontier(results, table),
         comparisons_section(results),
         heatmaps(results),
-        circumplex(results),
+        add_circumplex_test(circumplex(results), results),
         _missing(SECTIONS[6]) if post is None else posterior(post),
         _missing(SECTIONS[7]) if post is None else diagnostics(post),
         power_section(results),

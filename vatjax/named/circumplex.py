@@ -198,7 +198,7 @@ def _order_test(pairs, bad, theta, n_permutations, seed) -> tuple[dict, dict]:
         "disagreements": (disagree, (), "predictions the coupling contradicts"),
         "ties": (ties, (), "predictions with equal correlations (denominator only)"),
     }  # fmt: skip
-    attrs = {"predictions": n_pred, "n_permutations": len(perms) if n_permutations else 0,
+    attrs = {"predictions": n_pred, "n_permutations": (len(perms) if exact else n_permutations) if n_permutations else 0,
              "exact_test": int(exact), "seed": seed,
              "method": "RTHOR (Hubert and Arabie 1987): nearer values correlate more"}  # fmt: skip
     return fields, attrs
