@@ -47,7 +47,7 @@ from vatjax.collect.client import (
 )
 from vatjax.collect.collector import CollectSummary, collect
 from vatjax.collect.prompts import JUDGE_TEMPLATE
-from vatjax.collect.store import store_to_table
+from vatjax.collect.table import store_to_table
 from vatjax.errors import VatInputError
 
 __all__ = ["collect_command"]

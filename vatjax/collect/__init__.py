@@ -5,7 +5,7 @@ Example::
     >>> import tempfile, pathlib
     >>> from vatjax.collect import collect, demo_items_path, store_to_table
     >>> from vatjax.testing import FakeChatServer
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.sqlite"
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre"], endpoint=server.url,
     ...                       model="demo", out=out)
@@ -31,7 +31,8 @@ from vatjax.collect.steering import (
     fewshot_examples,
     parse_condition,
 )
-from vatjax.collect.store import JudgmentStore, read_store, store_to_table
+from vatjax.collect.store import JudgmentStore
+from vatjax.collect.table import read_store, store_to_table
 
 collect_judgments = collect
 """Alias of :func:`collect` (the name ``vatjax`` exports: ``vatjax.collect`` is this package)."""

@@ -1,0 +1,177 @@
+"""Reading a judgment store: the long table :func:`vatjax.load_judgments` takes, or records.
+
+The export reads only the key, status and rating of each judgment (the store's covering
+index), in chunks, into numpy arrays; the text columns are looked up from the small
+``conditions`` and ``items`` tables, and the rows are sorted by integer ranks, so a store
+of tens of millions of judgments exports in seconds, not minutes.
+
+Example:
+    >>> from vatjax.collect.store import memory_store
+    >>> rec = {"model": "m", "condition": "pre", "scenario": "s1", "micro_value": "Wealth",
+    ...        "polarity": "express", "repeat": 0, "status": "ok", "rating": 4.0}
+    >>> store_to_table([rec, {**rec, "scenario": "s0", "status": "error", "rating": None}])[
+    ...     ["scenario", "rating"]].values.tolist()
+    [['s0', nan], ['s1', 4.0]]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vatjax.collect import legacy
+from vatjax.collect.store import (
+    COND_COLUMNS,
+    ITEM_COLUMNS,
+    STATUS,
+    STATUS_NAMES,
+    connect,
+    fetch_numeric,
+    memory_store,
+)
+from vatjax.collect.store import unpack_key as _unpack
+
+__all__ = ["TABLE_COLUMNS", "open_readonly", "read_store", "store_to_table"]
+
+TABLE_COLUMNS = (
+    "model",
+    "condition",
+    "strategy",
+    "target",
+    "direction",
+    "scenario",
+    "micro_value",
+    "polarity",
+    "repeat",
+    "rating",
+)
+"""Columns of :func:`store_to_table` (the long table of ``load_judgments``)."""
+_DETAIL_COLUMNS = ("status", "raw", "error", "attempts", "latency_s", "served_model")
+_NAN = -1.0e308  # stands for a missing rating in the numeric fetch
+
+
+def store_to_table(
+    source: str | os.PathLike | list[dict], *, details: bool = False, failed: bool = True
+) -> pd.DataFrame:
+    """The long table of ratings in a store: one row per key, ready for ``load_judgments``.
+
+    An answer with no rating in it has rating NaN. Keys whose requests failed give a NaN
+    row when ``failed`` is True (the judgment is missing) and no row otherwise; keys only
+    requested in a batch give no row.
+
+    Args:
+        source: a store path (SQLite, or JSON lines of earlier versions) or records.
+        details: add the columns status, raw, error, attempts, latency_s, served_model.
+        failed: keep keys whose requests all failed, with rating NaN.
+
+    Returns:
+        DataFrame with columns model, condition, strategy, target, direction, scenario,
+        micro_value, polarity, repeat, rating, sorted by the key.
+    """
+    if isinstance(source, list):
+        conn = memory_store(source).conn
+    else:
+        conn = open_readonly(source)
+    try:
+        return _export(conn, details, failed)
+    finally:
+        conn.close()
+
+
+def _lookup(conn: sqlite3.Connection, table: str, cols: tuple[str, ...]) -> pd.DataFrame:
+    """A dimension table indexed by id, with ``rank``: its order by ``cols``."""
+    df = pd.read_sql(f"SELECT id, {', '.join(cols)} FROM {table}", conn, index_col="id")
+    df["rank"] = np.argsort(np.lexsort([df[c].astype(str) for c in reversed(cols)]))
+    return df
+
+
+def _export(conn: sqlite3.Connection, details: bool, failed: bool) -> pd.DataFrame:
+    conds = _lookup(conn, "conditions", ("model", "condition"))
+    conds = conds.join(pd.read_sql("SELECT id, strategy, target, direction FROM conditions",
+                                   conn, index_col="id"))  # fmt: skip
+    items = _lookup(conn, "items", ("scenario", "micro_value", "polarity"))
+    top = STATUS["error"] if failed else STATUS["unparsed"]
+    cur = conn.execute(
+        f"SELECT key, IFNULL(rating, {_NAN!r}) FROM judgments INDEXED BY judgments_status "
+        "WHERE status <= ?",
+        (top,),
+    )
+    arr = fetch_numeric(cur, [("key", "i8"), ("rating", "f8")])
+    c, i, r = _unpack(arr["key"])
+    ci = conds.index.get_indexer(c)
+    ii = items.index.get_indexer(i)
+    order = np.lexsort((r, items["rank"].to_numpy()[ii], conds["rank"].to_numpy()[ci]))
+    ci, ii, keys = ci[order], ii[order], arr["key"][order]
+    out = {}
+    for col in ("model", "condition", "strategy", "target", "direction"):
+        out[col] = conds[col].to_numpy()[ci]
+    for col in ("scenario", "micro_value", "polarity"):
+        out[col] = items[col].to_numpy()[ii]
+    out["repeat"] = r[order].astype(np.int64)
+    rating = arr["rating"][order]
+    out["rating"] = np.where(rating == _NAN, np.nan, rating)
+    df = pd.DataFrame(out)
+    df["direction"] = pd.to_numeric(df["direction"]).fillna(0).astype(np.int64)
+    for col in ("strategy", "target"):
+        df[col] = df[col].fillna("").astype(str)
+    if details:
+        df = df.join(_details(conn, keys))
+    return df
+
+
+def _details(conn: sqlite3.Connection, keys: np.ndarray) -> pd.DataFrame:
+    """The detail columns of ``keys`` (in that order): reads every row's texts (slow)."""
+    rows = {}
+    for key, status, raw, error, detail in conn.execute(
+        "SELECT key, status, raw, error, detail FROM judgments"
+    ):
+        d = json.loads(detail) if detail else {}
+        rows[key] = (STATUS_NAMES[status], raw, error, d.get("attempts"), d.get("latency_s"),
+                     d.get("served_model"))  # fmt: skip
+    return pd.DataFrame([rows[k] for k in keys.tolist()], columns=list(_DETAIL_COLUMNS))
+
+
+def open_readonly(path: str | os.PathLike) -> sqlite3.Connection:
+    """A connection to a store to read (JSON lines: loaded into an in-memory store)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such judgment store: {path}")
+    if path.suffix.lower() in legacy.SUFFIXES:
+        return memory_store(legacy.read_jsonl(path)).conn
+    return connect(path)
+
+
+def read_store(path: str | os.PathLike) -> list[dict]:
+    """All records of a store (SQLite, or JSON lines of earlier versions), by key.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.jsonl"
+        >>> _ = p.write_text('{"model": "m"')          # a line cut short
+        >>> read_store(p)
+        []
+    """
+    conn = open_readonly(path)
+    try:
+        conds = {r[0]: dict(zip(COND_COLUMNS, r[1:], strict=True)) for r in conn.execute(
+            f"SELECT id, {', '.join(COND_COLUMNS)} FROM conditions")}  # fmt: skip
+        items = {r[0]: dict(zip(ITEM_COLUMNS, r[1:], strict=True)) for r in conn.execute(
+            f"SELECT id, {', '.join(ITEM_COLUMNS)} FROM items")}  # fmt: skip
+        out = []
+        for key, status, rating, prompt, raw, error, detail in conn.execute(
+            "SELECT key, status, rating, prompt, raw, error, detail FROM judgments ORDER BY key"
+        ):
+            c, i, r = _unpack(key)
+            rec = {**conds[c], **items[i], "repeat": r, "status": STATUS_NAMES[status]}
+            rec.update(rating=rating, raw=raw, error=error)
+            rec["prompt_sha"] = None if prompt is None else f"{prompt:015x}"
+            rec.update(json.loads(detail) if detail else {})
+            out.append(rec)
+        return out
+    finally:
+        conn.close()
