@@ -211,7 +211,7 @@ async def collect_async(
         raise VatInputError(f"concurrency must be >= 1, got {concurrency}")
     start = time.perf_counter()
     with JudgmentStore(out, fsync=fsync) as store:
-        done = resume(store, jobs)
+        done, _ = resume(store, jobs)
         todo = [j for j, d in zip(jobs, done.tolist(), strict=True) if not d]
         summary = _new_summary(jobs, done, store.path)
         if progress:

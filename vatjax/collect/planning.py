@@ -140,8 +140,10 @@ def plan(
     return jobs, evaluate
 
 
-def resume(store: JudgmentStore, jobs: list[Job]) -> np.ndarray:
-    """Which jobs the store has answered (a bool array); refuse answers asked otherwise.
+def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarray]:
+    """Which jobs the store has answered (bool array) and their store keys (int64 array).
+
+    Answers asked with another prompt, model, temperature or max_tokens are refused.
 
     One query of the store's done keys and prompt hashes (compact int arrays), matched
     to the jobs' packed keys: a store of millions of answers resumes in seconds.
@@ -150,7 +152,7 @@ def resume(store: JudgmentStore, jobs: list[Job]) -> np.ndarray:
         keys = np.fromiter((_packed(store, j) for j in jobs), np.int64, count=len(jobs))
     done_keys, done_prompts = store.done_keys()
     if not len(done_keys):
-        return np.zeros(len(jobs), bool)
+        return np.zeros(len(jobs), bool), keys
     pos = np.searchsorted(done_keys, keys).clip(max=len(done_keys) - 1)
     done = done_keys[pos] == keys
     prompts = np.fromiter((prompt_int(j.sha) for j in jobs), np.int64, count=len(jobs))
@@ -162,7 +164,7 @@ def resume(store: JudgmentStore, jobs: list[Job]) -> np.ndarray:
             f"prompt, model, temperature or max_tokens (e.g. {shown}); resuming would mix "
             "two protocols. Write to a new --out file, or give the condition a new name"
         )
-    return done
+    return done, keys
 
 
 def _packed(store: JudgmentStore, job: Job) -> int:
