@@ -6,9 +6,10 @@ micro_value, polarity) with its value, and ``judgments`` one row per key under t
 integer primary key ``cond << 44 | item << 20 | repeat`` (:func:`pack_key`), with the
 status (0 ok, 1 answered without a rating, 2 failed, 3 requested in a batch), the
 rating, the prompt's hash, the raw answer, the error and a JSON ``detail`` (timing,
-attempts, served model, ...). The index ``judgments_status (status, prompt, rating)``
-covers both resume (the done keys and their prompts) and export, so neither reads the
-answer texts. An answer replaces what its key held; a failure replaces only a failure or
+attempts, served model, ...). The index ``judgments_status (status, key, prompt,
+rating)`` covers both resume (the done keys and their prompts, in key order per status)
+and export, so neither reads the answer texts; each reads two integers or numbers a row
+into numpy arrays (no Python object per judgment is kept). An answer replaces what its key held; a failure replaces only a failure or
 a request (a rerun retries failures; it never loses an answer).
 
 Durability: the database is in WAL mode. With ``fsync=True`` it runs
@@ -87,7 +88,7 @@ CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, scenario TEXT NOT NULL
     UNIQUE (scenario, micro_value, polarity));
 CREATE TABLE IF NOT EXISTS judgments (key INTEGER PRIMARY KEY, status INTEGER NOT NULL,
     rating REAL, prompt INTEGER, raw TEXT, error TEXT, detail TEXT);
-CREATE INDEX IF NOT EXISTS judgments_status ON judgments (status, prompt, rating);
+CREATE INDEX IF NOT EXISTS judgments_status ON judgments (status, key, prompt, rating);
 """
 UPSERT = """INSERT INTO judgments (key, status, rating, prompt, raw, error, detail)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status,
@@ -256,12 +257,11 @@ class JudgmentStore:
     def done_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """Answered keys (sorted int64) and their prompt hashes (0 if none): resume's query."""
         cur = self.conn.execute(
-            "SELECT key, IFNULL(prompt, 0) FROM judgments INDEXED BY judgments_status "
-            "WHERE status < 2"
+            "SELECT key, IFNULL(prompt, 0) FROM judgments WHERE status IN (0, 1)"
         )
         arr = fetch_numeric(cur, [("key", "i8"), ("prompt", "i8")])
-        arr.sort(order="key")
-        return arr["key"], arr["prompt"]
+        order = np.argsort(arr["key"], kind="stable")  # two sorted runs: a merge
+        return arr["key"][order], arr["prompt"][order]
 
     def append(self, record: dict) -> None:
         """Write one record now (one committed transaction)."""
@@ -331,8 +331,9 @@ class _Transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def fetch_numeric(cur: sqlite3.Cursor, dtype, chunk: int = 1 << 20) -> np.ndarray:
-    """A query's numeric rows as a structured array, read in chunks (no list of all rows)."""
+def fetch_numeric(cur: sqlite3.Cursor, dtype, chunk: int = 1 << 18) -> np.ndarray:
+    """A query's rows as a structured array of ``dtype`` (one field per column, numbers
+    only, no NULL), read in chunks: no Python object per row outlives its chunk."""
     parts = []
     while rows := cur.fetchmany(chunk):
         parts.append(np.fromiter(rows, dtype=dtype, count=len(rows)))

@@ -28,7 +28,6 @@ from vatjax.collect import legacy
 from vatjax.collect.store import (
     COND_COLUMNS,
     ITEM_COLUMNS,
-    STATUS,
     STATUS_NAMES,
     connect,
     fetch_numeric,
@@ -95,25 +94,26 @@ def _export(conn: sqlite3.Connection, details: bool, failed: bool) -> pd.DataFra
     conds = conds.join(pd.read_sql("SELECT id, strategy, target, direction FROM conditions",
                                    conn, index_col="id"))  # fmt: skip
     items = _lookup(conn, "items", ("scenario", "micro_value", "polarity"))
-    top = STATUS["error"] if failed else STATUS["unparsed"]
+    statuses = "0, 1, 2" if failed else "0, 1"
     cur = conn.execute(
-        f"SELECT key, IFNULL(rating, {_NAN!r}) FROM judgments INDEXED BY judgments_status "
-        "WHERE status <= ?",
-        (top,),
+        f"SELECT key, IFNULL(rating, {_NAN!r}) FROM judgments WHERE status IN ({statuses})"
     )
     arr = fetch_numeric(cur, [("key", "i8"), ("rating", "f8")])
-    c, i, r = _unpack(arr["key"])
+    keys, rating = arr["key"], arr["rating"]
+    c, i, r = _unpack(keys)
     ci = conds.index.get_indexer(c)
     ii = items.index.get_indexer(i)
-    order = np.lexsort((r, items["rank"].to_numpy()[ii], conds["rank"].to_numpy()[ci]))
-    ci, ii, keys = ci[order], ii[order], arr["key"][order]
+    crank, irank = conds["rank"].to_numpy()[ci], items["rank"].to_numpy()[ii]
+    order = np.argsort(
+        crank.astype(np.int64) << 44 | irank.astype(np.int64) << 20 | r, kind="stable"
+    )
+    ci, ii, keys, rating = ci[order], ii[order], keys[order], rating[order]
     out = {}
     for col in ("model", "condition", "strategy", "target", "direction"):
         out[col] = conds[col].to_numpy()[ci]
     for col in ("scenario", "micro_value", "polarity"):
         out[col] = items[col].to_numpy()[ii]
     out["repeat"] = r[order].astype(np.int64)
-    rating = arr["rating"][order]
     out["rating"] = np.where(rating == _NAN, np.nan, rating)
     df = pd.DataFrame(out)
     df["direction"] = pd.to_numeric(df["direction"]).fillna(0).astype(np.int64)
