@@ -337,3 +337,19 @@ def test_end_to_end_collect_then_vat(server, tmp_path):
     assert len(table) == 2
     assert set(table["target"]) == {"Power", "Security"}
     assert np.isfinite(table["nvat"]).all() and np.isfinite(table["centralization"]).all()
+
+
+def test_the_cli_resumes_an_old_json_lines_store_through_its_migration(server, tmp_path):
+    live = tmp_path / "live.sqlite"
+    _run(server, live, demo_items_path())
+    old = tmp_path / "old.jsonl"
+    recs = read_store(live)
+    old.write_text("".join(json.dumps(r) + "\n" for r in recs[:100]))
+    args = ["collect", str(demo_items_path()), "--endpoint", server.url, "--model", "demo",
+            "--out", str(old), "--table", str(tmp_path / "t.csv"), "--no-fsync"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "100 already in the store" in res.output and "20 answered" in res.output
+    assert f"{old} was migrated into {tmp_path / 'old.sqlite'}" in " ".join(res.output.split())
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 120 and len(old.read_text().splitlines()) == 100
+    pd.testing.assert_frame_equal(store_to_table(tmp_path / "old.sqlite"), store_to_table(live))

@@ -183,6 +183,10 @@ def _print_summary(summary: CollectSummary, endpoint: str, out: Path, table: Pat
     console.print(_summary_table(summary))
     console.print(str(summary), highlight=False, soft_wrap=True)
     console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
+    if summary.out is not None and summary.out != out:
+        console.print(
+            f"{out} was migrated into {summary.out} (and left unchanged)", highlight=False
+        )
     if table is not None:
         from vatjax.data import write_table
 

@@ -13,6 +13,12 @@ Example::
     120
 """
 
+from vatjax.collect.batch import (
+    BatchIngest,
+    BatchRequests,
+    ingest_batch_results,
+    write_batch_requests,
+)
 from vatjax.collect.client import (
     MAX_CONNECT_FAILURES,
     ChatClient,
@@ -42,6 +48,8 @@ __all__ = [
     "JUDGE_TEMPLATE",
     "MAX_CONNECT_FAILURES",
     "SYSTEM_TEMPLATES",
+    "BatchIngest",
+    "BatchRequests",
     "ChatClient",
     "ChatResult",
     "CollectSummary",
@@ -56,6 +64,7 @@ __all__ = [
     "collect_judgments",
     "demo_items_path",
     "fewshot_examples",
+    "ingest_batch_results",
     "judge_prompt",
     "load_items",
     "parse_condition",
@@ -64,4 +73,5 @@ __all__ = [
     "read_store",
     "split_items",
     "store_to_table",
+    "write_batch_requests",
 ]
