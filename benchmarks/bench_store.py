@@ -94,7 +94,11 @@ def export(path: Path) -> dict:
 
     t0 = time.perf_counter()
     table = store_to_table(path)
-    return {"s": time.perf_counter() - t0, "rows": len(table), "nan": int(table["rating"].isna().sum())}
+    return {
+        "s": time.perf_counter() - t0,
+        "rows": len(table),
+        "nan": int(table["rating"].isna().sum()),
+    }
 
 
 def _phase(name: str, path: Path) -> dict:

@@ -3,7 +3,7 @@
 Example::
 
     vatjax collect items.jsonl --endpoint http://127.0.0.1:8000/v1 --model qwen3-4b \\
-        --condition pre --condition fewshot:Power:suppress:4 --out judgments.jsonl \\
+        --condition pre --condition fewshot:Power:suppress:4 --out judgments.sqlite \\
         --table judgments.csv
 
 Rerunning the same command resumes: answered requests are skipped. The API key is read
@@ -253,48 +253,21 @@ def collect_command(
     the first line; 130: interrupted. With --batch-out: write Batch API request files
     instead of asking an endpoint; with --batch-results: store a batch's output files.
     """
-    if out is None:
-        raise VatInputError("give the judgment store: --out judgments.sqlite")
+    _check_arguments(out, items, model, endpoint, batch_out, api_key_env, bool(batch_results))
     if batch_results:
         return _ingest(items, batch_results, out, api_key_env, fsync)
-    if items is None:
-        raise VatInputError("give the item bank file (ITEMS), e.g. vatjax collect items.jsonl")
-    if model is None:
-        raise VatInputError("give the model name: --model NAME")
-    if batch_out is None and endpoint is None:
-        raise VatInputError(
-            "give the server: --endpoint http://127.0.0.1:8000/v1 (or --batch-out FILE to "
-            "write Batch API request files)"
-        )
-    if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
-        raise VatInputError(
-            f"--api-key-env names {api_key_env!r}, which is not set; export it first"
-        )
-    template = JUDGE_TEMPLATE
-    if judge_template is not None:
-        template = judge_template.read_text(encoding="utf-8")
-    request = dict(model=model, repeats=repeats, temperature=temperature, seed=seed)
-    prompting = dict(examples=examples, holdout=holdout, judge_template=template, system=system)
+    template = judge_template.read_text(encoding="utf-8") if judge_template else JUDGE_TEMPLATE
+    options = dict(model=model, repeats=repeats, temperature=temperature, seed=seed,
+                   max_tokens=max_tokens, examples=examples, holdout=holdout,
+                   judge_template=template, system=system, fields=_fields(field or []),
+                   out=out, fsync=fsync)  # fmt: skip
     if batch_out is not None:
-        sent = write_batch_requests(items, condition or ["pre"], out=out, requests=batch_out,
-                                    fsync=fsync, max_tokens=max_tokens, fields=_fields(field or []),
-                                    **request, **prompting)  # fmt: skip
+        sent = write_batch_requests(items, condition or ["pre"], requests=batch_out, **options)
         return _print_batch(sent)
-    connection = dict(endpoint=endpoint, concurrency=concurrency, timeout=timeout)
-    summary = _collect_with_bar(
-        items,
-        condition or ["pre"],
-        progress,
-        out=out,
-        fsync=fsync,
-        max_tokens=max_tokens,
-        api_key_env=api_key_env,
-        retry=RetryPolicy(max_retries=max_retries, backoff=backoff),
-        fields=_fields(field or []),
-        **request,
-        **connection,
-        **prompting,
-    )
+    retry = RetryPolicy(max_retries=max_retries, backoff=backoff)
+    summary = _collect_with_bar(items, condition or ["pre"], progress, endpoint=endpoint,
+                                concurrency=concurrency, timeout=timeout, retry=retry,
+                                api_key_env=api_key_env, **options)  # fmt: skip
     _print_summary(summary, endpoint, out, table)
     if summary.errors:
         raise typer.Exit(1)
@@ -327,3 +300,24 @@ def _ingest(items, files: list[Path], out: Path, api_key_env: str, fsync: bool) 
     )
     if got.errors:
         raise typer.Exit(1)
+
+
+def _check_arguments(out, items, model, endpoint, batch_out, api_key_env, ingest) -> None:
+    """The arguments each use of the command needs (live, --batch-out, --batch-results)."""
+    if out is None:
+        raise VatInputError("give the judgment store: --out judgments.sqlite")
+    if ingest:
+        return
+    if items is None:
+        raise VatInputError("give the item bank file (ITEMS), e.g. vatjax collect items.jsonl")
+    if model is None:
+        raise VatInputError("give the model name: --model NAME")
+    if batch_out is None and endpoint is None:
+        raise VatInputError(
+            "give the server: --endpoint http://127.0.0.1:8000/v1 (or --batch-out FILE to "
+            "write Batch API request files)"
+        )
+    if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
+        raise VatInputError(
+            f"--api-key-env names {api_key_env!r}, which is not set; export it first"
+        )

@@ -7,22 +7,20 @@ integer primary key ``cond << 44 | item << 20 | repeat`` (:func:`pack_key`), wit
 status (0 ok, 1 answered without a rating, 2 failed, 3 requested in a batch), the
 rating, the prompt's hash, the raw answer, the error and a JSON ``detail`` (timing,
 attempts, served model, ...). The index ``judgments_status (status, key, prompt,
-rating)`` covers both resume (the done keys and their prompts, in key order per status)
-and export, so neither reads the answer texts; each reads two integers or numbers a row
-into numpy arrays (no Python object per judgment is kept). An answer replaces what its key held; a failure replaces only a failure or
-a request (a rerun retries failures; it never loses an answer).
+rating)`` covers resume (done keys and prompts) and export: neither reads the texts, and
+each reads two numbers a row into numpy arrays. An answer replaces what its key held; a
+failure replaces only a failure or a request (a rerun retries failures).
 
-Durability: the database is in WAL mode. With ``fsync=True`` it runs
-``synchronous=FULL``: a commit returns once the WAL is fsynced, so an answer that was
-counted survives a power cut, not only a kill. ``fsync=False`` runs ``synchronous=NORMAL``:
-a commit is in the OS's hands at once (safe from a kill or Ctrl-C; a power cut may lose
-the last commits, never the database). A kill can leave no half-written row: a
-transaction is all or nothing. Concurrent answers share commits
-(:meth:`JudgmentStore.append_async` runs one commit in a thread for all waiting answers).
+Durability (WAL mode): ``fsync=True`` runs ``synchronous=FULL``, so a commit returns once
+the WAL is fsynced and a counted answer survives a power cut; ``fsync=False`` runs
+``synchronous=NORMAL``, safe from a kill or Ctrl-C (a power cut may lose the last commits,
+never the database). A transaction is all or nothing, so a kill leaves no half row.
+Concurrent answers share commits (:meth:`JudgmentStore.append_async`: one commit at a
+time, in a thread, for all waiting answers).
 
 A JSON-lines store of earlier versions (``*.jsonl``) is still read
-(:func:`~vatjax.collect.table.read_store`, :func:`~vatjax.collect.table.store_to_table`), and opening it to collect migrates it into
-``<name>.sqlite`` beside it, leaving the JSON-lines file unchanged.
+(:func:`~vatjax.collect.table.read_store`, :func:`~vatjax.collect.table.store_to_table`);
+opening it to collect migrates it into ``<name>.sqlite`` beside it, leaving it unchanged.
 
 Example:
     >>> import tempfile, pathlib
@@ -49,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vatjax.collect import legacy
+from vatjax.collect.legacy import SUFFIXES as LEGACY_SUFFIXES
+from vatjax.collect.legacy import read_jsonl
 from vatjax.errors import VatInputError
 
 try:  # advisory lock so two collectors never write to one store (POSIX only)
@@ -125,15 +124,19 @@ def prompt_int(sha: str | None) -> int | None:
     return None if not sha else int(str(sha)[:15], 16)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection to an existing or new store, its schema in place; bad files say so."""
+def connect(path: Path, *, write: bool = True) -> sqlite3.Connection:
+    """A connection to a store, its schema put in place if ``write``; bad files say so.
+    A reader never writes: a file another process is still creating reads as empty."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     try:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        if write:
+            conn.execute("PRAGMA journal_mode=WAL")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
+        conn.close()
+        what = "cannot be read" if isinstance(exc, sqlite3.OperationalError) else "is not"
         raise VatInputError(
-            f"{path} is not a vatjax judgment store ({exc}); give another --out file"
+            f"{path} {what} a vatjax judgment store ({exc}); give another --out file"
         ) from None
     if tables and "judgments" not in tables:
         conn.close()
@@ -141,6 +144,11 @@ def connect(path: Path) -> sqlite3.Connection:
             f"{path} is an SQLite database but not a vatjax judgment store (it has no "
             "judgments table); give another --out file"
         )
+    if not write:
+        if "meta" not in tables or "judgments" not in tables:
+            conn.close()
+            return connect(Path(":memory:"))
+        return conn
     conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
     if conn.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone() is None:
         conn.execute("INSERT INTO meta VALUES ('store_id', ?)", (secrets.token_hex(4),))
@@ -189,7 +197,7 @@ class JudgmentStore:
             self._migrate(self.migrated)
 
     def _migrate(self, source: Path) -> None:
-        records = legacy.read_jsonl(source)
+        records = read_jsonl(source)
         with self.transaction():
             self.conn.executemany(UPSERT, (self.row(r) for r in records))
             self.conn.execute(
@@ -345,7 +353,7 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
     if path.is_dir():
         raise VatInputError(f"the judgment store {path} is a directory; name a file")
     suffix = path.suffix.lower()
-    if suffix in legacy.SUFFIXES:
+    if suffix in LEGACY_SUFFIXES:
         if not path.exists():
             raise VatInputError(
                 f"new judgment stores are SQLite files: name it {path.with_suffix('.sqlite')} "
@@ -365,7 +373,7 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
 
 def _check_migrated(target: Path, source: Path) -> None:
     """Refuse a JSON-lines store that grew after its migration (or was never migrated)."""
-    conn = connect(target)
+    conn = connect(target, write=False)
     try:
         row = conn.execute("SELECT value FROM meta WHERE name = 'migrated_from'").fetchone()
     finally:
@@ -389,12 +397,3 @@ def _lock(path: Path) -> int:
                 "or write to another file"
             ) from None
     return fd
-
-
-def memory_store(records: list[dict]) -> JudgmentStore:
-    """An in-memory store holding ``records`` (to read or export a list of records)."""
-    store = JudgmentStore.__new__(JudgmentStore)
-    store.path, store.migrated, store._lock_fd = Path(":memory:"), None, -1
-    store.conn, store._conds, store._items = connect(Path(":memory:")), {}, {}
-    store.append_many(records)
-    return store

@@ -6,7 +6,6 @@ index), in chunks, into numpy arrays; the text columns are looked up from the sm
 of tens of millions of judgments exports in seconds, not minutes.
 
 Example:
-    >>> from vatjax.collect.store import memory_store
     >>> rec = {"model": "m", "condition": "pre", "scenario": "s1", "micro_value": "Wealth",
     ...        "polarity": "express", "repeat": 0, "status": "ok", "rating": 4.0}
     >>> store_to_table([rec, {**rec, "scenario": "s0", "status": "error", "rating": None}])[
@@ -24,14 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vatjax.collect import legacy
+from vatjax.collect.legacy import SUFFIXES as LEGACY_SUFFIXES
+from vatjax.collect.legacy import read_jsonl
 from vatjax.collect.store import (
     COND_COLUMNS,
     ITEM_COLUMNS,
     STATUS_NAMES,
+    JudgmentStore,
     connect,
     fetch_numeric,
-    memory_store,
 )
 from vatjax.collect.store import unpack_key as _unpack
 
@@ -141,9 +141,9 @@ def open_readonly(path: str | os.PathLike) -> sqlite3.Connection:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such judgment store: {path}")
-    if path.suffix.lower() in legacy.SUFFIXES:
-        return memory_store(legacy.read_jsonl(path)).conn
-    return connect(path)
+    if path.suffix.lower() in LEGACY_SUFFIXES:
+        return memory_store(read_jsonl(path)).conn
+    return connect(path, write=False)
 
 
 def read_store(path: str | os.PathLike) -> list[dict]:
@@ -175,3 +175,12 @@ def read_store(path: str | os.PathLike) -> list[dict]:
         return out
     finally:
         conn.close()
+
+
+def memory_store(records: list[dict]) -> JudgmentStore:
+    """An in-memory store holding ``records`` (to read or export a list of records)."""
+    store = JudgmentStore.__new__(JudgmentStore)
+    store.path, store.migrated, store._lock_fd = Path(":memory:"), None, -1
+    store.conn, store._conds, store._items = connect(Path(":memory:")), {}, {}
+    store.append_many(records)
+    return store
