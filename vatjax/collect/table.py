@@ -108,20 +108,29 @@ def _export(conn: sqlite3.Connection, details: bool, failed: bool) -> pd.DataFra
         crank.astype(np.int64) << 44 | irank.astype(np.int64) << 20 | r, kind="stable"
     )
     ci, ii, keys, rating = ci[order], ii[order], keys[order], rating[order]
-    out = {}
-    for col in ("model", "condition", "strategy", "target", "direction"):
-        out[col] = conds[col].to_numpy()[ci]
-    for col in ("scenario", "micro_value", "polarity"):
-        out[col] = items[col].to_numpy()[ii]
+    conds["direction"] = pd.to_numeric(conds["direction"]).fillna(0).astype(np.int64)
+    conds[["strategy", "target"]] = conds[["strategy", "target"]].fillna("")
+    out = {col: _take(conds[col], ci) for col in ("model", "condition", "strategy", "target")}
+    out["direction"] = conds["direction"].to_numpy()[ci]
+    out.update({col: _take(items[col], ii) for col in ("scenario", "micro_value", "polarity")})
     out["repeat"] = r[order].astype(np.int64)
     out["rating"] = np.where(rating == _NAN, np.nan, rating)
     df = pd.DataFrame(out)
-    df["direction"] = pd.to_numeric(df["direction"]).fillna(0).astype(np.int64)
-    for col in ("strategy", "target"):
-        df[col] = df[col].fillna("").astype(str)
     if details:
         df = df.join(_details(conn, keys))
     return df
+
+
+def _take(values: pd.Series, codes: np.ndarray):
+    """``values`` at ``codes`` as a column of pandas' default string dtype, built by
+    pyarrow's ``take`` (no Python object per row) when that dtype is arrow-backed."""
+    dtype = pd.Series(["x"]).dtype
+    strings = values.astype(str).to_numpy(dtype=object)
+    if getattr(dtype, "storage", None) != "pyarrow":
+        return strings[codes]
+    import pyarrow as pa
+
+    return pd.array(pa.array(strings, type=pa.string()).take(pa.array(codes)), dtype=dtype)
 
 
 def _details(conn: sqlite3.Connection, keys: np.ndarray) -> pd.DataFrame:
