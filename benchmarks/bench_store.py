@@ -97,13 +97,11 @@ def resume(path: Path) -> dict:
 def export(path: Path) -> dict:
     from vatjax.collect.table import store_to_table
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     table = store_to_table(path)
-    return {
-        "s": time.perf_counter() - t0,
-        "rows": len(table),
-        "nan": int(table["rating"].isna().sum()),
-    }
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    nan = int(table["rating"].isna().sum())
+    return {"wall_s": wall, "cpu_s": cpu, "rows": len(table), "nan": nan}
 
 
 def _phase(name: str, path: Path) -> dict:

@@ -93,32 +93,48 @@ def _export(conn: sqlite3.Connection, details: bool, failed: bool) -> pd.DataFra
     conds = _lookup(conn, "conditions", ("model", "condition"))
     conds = conds.join(pd.read_sql("SELECT id, strategy, target, direction FROM conditions",
                                    conn, index_col="id"))  # fmt: skip
+    conds["direction"] = pd.to_numeric(conds["direction"]).fillna(0).astype(np.int64)
+    conds[["strategy", "target"]] = conds[["strategy", "target"]].fillna("")
     items = _lookup(conn, "items", ("scenario", "micro_value", "polarity"))
     statuses = "0, 1, 2" if failed else "0, 1"
     cur = conn.execute(
         f"SELECT key, IFNULL(rating, {_NAN!r}) FROM judgments WHERE status IN ({statuses})"
     )
     arr = fetch_numeric(cur, [("key", "i8"), ("rating", "f8")])
-    keys, rating = arr["key"], arr["rating"]
-    c, i, r = _unpack(keys)
-    ci = conds.index.get_indexer(c)
-    ii = items.index.get_indexer(i)
-    crank, irank = conds["rank"].to_numpy()[ci], items["rank"].to_numpy()[ii]
-    order = np.argsort(
-        crank.astype(np.int64) << 44 | irank.astype(np.int64) << 20 | r, kind="stable"
-    )
-    ci, ii, keys, rating = ci[order], ii[order], keys[order], rating[order]
-    conds["direction"] = pd.to_numeric(conds["direction"]).fillna(0).astype(np.int64)
-    conds[["strategy", "target"]] = conds[["strategy", "target"]].fillna("")
+    ci, ii, r, order = _sorted_positions(arr["key"], conds, items)
+    keys = arr["key"][order] if details else None
+    rating = arr["rating"][order]
+    del arr, order
     out = {col: _take(conds[col], ci) for col in ("model", "condition", "strategy", "target")}
     out["direction"] = conds["direction"].to_numpy()[ci]
     out.update({col: _take(items[col], ii) for col in ("scenario", "micro_value", "polarity")})
-    out["repeat"] = r[order].astype(np.int64)
+    del ci, ii
+    out["repeat"] = r.astype(np.int64)
     out["rating"] = np.where(rating == _NAN, np.nan, rating)
     df = pd.DataFrame(out)
     if details:
         df = df.join(_details(conn, keys))
     return df
+
+
+def _sorted_positions(keys: np.ndarray, conds: pd.DataFrame, items: pd.DataFrame):
+    """(condition rows, item rows, repeats, order) of ``keys`` in the table's order: by
+    model, condition, scenario, micro_value, polarity, repeat (ranks, not strings)."""
+
+    def positions(ids: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+        lookup = np.zeros(int(table.index.max()) + 1, np.int32)
+        lookup[table.index.to_numpy()] = np.arange(len(table), dtype=np.int32)
+        return lookup[ids]
+
+    c, i, r = _unpack(keys)
+    ci, ii = positions(c, conds), positions(i, items)
+    del c, i
+    rank = conds["rank"].to_numpy().astype(np.int64)[ci] << 44
+    rank |= items["rank"].to_numpy().astype(np.int64)[ii] << 20
+    rank |= r
+    order = np.argsort(rank, kind="stable")
+    del rank
+    return ci[order], ii[order], r[order], order
 
 
 def _take(values: pd.Series, codes: np.ndarray):
