@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--conditions", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vatjax-bench-batch"))
+    ap.add_argument("--with-key", action="store_true",
+                    help="set a 164-character OPENAI_API_KEY, so every text is redacted")  # fmt: skip
     args = ap.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
@@ -72,6 +74,8 @@ def main() -> None:
           f"in {t1 - t0:.1f} s wall, {c1 - c0:.1f} s CPU", flush=True)  # fmt: skip
     results = args.dir / "results.jsonl"
     fake_batch_results(sent.files, results, no_rating=("Wealth",), fail_for=("Daring",))
+    if args.with_key:
+        os.environ["OPENAI_API_KEY"] = "sk-proj-" + "a1B2c3D4e5F6g7H8" * 9 + "xyzw"
     t2, c2 = time.perf_counter(), _cpu()
     got = ingest_batch_results([results], out=store)
     t3, c3 = time.perf_counter(), _cpu()
