@@ -231,6 +231,12 @@ def test_an_old_json_lines_store_is_read_and_migrated_unchanged(tmp_path):
     assert recs[0]["prompt_sha"] == "0123456789abcde"
     with JudgmentStore(path) as store:  # reopening the old name resumes the migrated store
         assert len(store.done_keys()[0]) == 2
+        new = {**rec, "condition": "new"}
+        with pytest.raises(VatInputError, match="status 'done' is not one of"):
+            store.append_many([new, {**rec, "status": "done"}])  # rolled back whole
+        store.append({**new, "repeat": 3})
+    assert [(r["condition"], r["repeat"]) for r in read_store(tmp_path / "s.sqlite")] == [
+        ("pre", 0), ("pre", 1), ("new", 3)]  # fmt: skip
     path.write_bytes(before + b"\n")
     with pytest.raises(VatInputError, match="does not hold"):
         JudgmentStore(path)

@@ -38,6 +38,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -185,8 +186,7 @@ class JudgmentStore:
         self.store_id = self.conn.execute(
             "SELECT value FROM meta WHERE name='store_id'"
         ).fetchone()[0]
-        self._conds = {tuple(r[1:3]): r[0] for r in self.conn.execute("SELECT * FROM conditions")}
-        self._items = {tuple(r[1:4]): r[0] for r in self.conn.execute("SELECT * FROM items")}
+        self._load_ids()
         self._queue: list[dict] = []
         self._queued = self._committed = 0
         self._commit: asyncio.Future | None = None
@@ -205,9 +205,23 @@ class JudgmentStore:
                 (f"{source.name}:{source.stat().st_size}",),
             )
 
+    def _load_ids(self) -> None:
+        """The id caches of conditions and items, as the database holds them."""
+        self._conds = {tuple(r[1:3]): r[0] for r in self.conn.execute("SELECT * FROM conditions")}
+        self._items = {tuple(r[1:4]): r[0] for r in self.conn.execute("SELECT * FROM items")}
+
+    @contextlib.contextmanager
     def transaction(self):
-        """``with store.transaction():`` -- one atomic, committed write (rolled back on error)."""
-        return _Transaction(self.conn)
+        """``with store.transaction() as conn:`` -- one atomic, committed write; on an error
+        it is rolled back, ids it added included."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._load_ids()
+            raise
+        self.conn.execute("COMMIT")
 
     def condition_id(self, model, condition, strategy="", target="", direction=0) -> int:
         """The id of (model, condition), added with its strategy, target, direction if new."""
@@ -325,18 +339,6 @@ class JudgmentStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, *exc) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def fetch_numeric(cur: sqlite3.Cursor, dtype, chunk: int = 1 << 18) -> np.ndarray:
