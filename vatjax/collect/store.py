@@ -169,7 +169,7 @@ class JudgmentStore:
             then names the JSON-lines file); ``path`` is then the SQLite file.
         fsync: ``synchronous=FULL`` (True) or ``NORMAL`` (False).
 
-    The store holds an advisory lock: a second collector on the same file is refused.
+    An advisory lock refuses a second collector on the same file.
     """
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = True):
@@ -212,8 +212,7 @@ class JudgmentStore:
 
     @contextlib.contextmanager
     def transaction(self):
-        """``with store.transaction() as conn:`` -- one atomic, committed write; on an error
-        it is rolled back, ids it added included."""
+        """``with store.transaction() as conn:`` one committed write (all rolled back on error)."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
