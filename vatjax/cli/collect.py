@@ -243,7 +243,8 @@ def collect_command(
     ] = None,
     batch_out: Annotated[Path | None, typer.Option(help=_BATCH_OUT_HELP)] = None,
     batch_results: Annotated[
-        list[Path] | None, typer.Option(help=_BATCH_RESULTS_HELP, show_default=False)
+        list[Path] | None,
+        typer.Option(help=_BATCH_RESULTS_HELP, show_default=False, metavar="FILE"),
     ] = None,
 ) -> None:
     """Judge every item under every condition with an LLM endpoint; resumable.
