@@ -51,7 +51,7 @@ def _start_server(delay: float) -> tuple[subprocess.Popen, str]:
 def _point(url, pid, tmp, *, conc, fsync, repeats, trials, tag):
     rates, client_ms, server_ms = [], [], []
     for trial in range(trials):
-        out = Path(tmp) / f"j-{tag}-{fsync}-{conc}-{trial}.jsonl"
+        out = Path(tmp) / f"j-{tag}-{fsync}-{conc}-{trial}.sqlite"
         c0, s0 = _own_cpu(), _server_cpu(pid)
         summary = collect(
             demo_items_path(),

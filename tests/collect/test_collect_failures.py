@@ -71,7 +71,7 @@ def _assert_nowhere(key: str, texts: list[str], folder=None) -> None:
 
 def test_a_refused_endpoint_is_named_on_the_first_line_and_stops_the_run(tmp_path):
     port = _free_port()
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     result = _cli(f"http://127.0.0.1:{port}/v1", out, "--progress")  # the bar is erased
     assert result.exit_code == 2, result.output
     first = _first_line(result.output)
@@ -83,7 +83,7 @@ def test_a_refused_endpoint_is_named_on_the_first_line_and_stops_the_run(tmp_pat
 
 
 def test_an_unknown_host_fails_fast_on_the_first_line(tmp_path):
-    result = _cli("http://nonexistent.invalid/v1", tmp_path / "j.jsonl")
+    result = _cli("http://nonexistent.invalid/v1", tmp_path / "j.sqlite")
     assert result.exit_code == 2, result.output
     first = _first_line(result.output)
     assert first.startswith("error: cannot connect to http://nonexistent.invalid/v1 (host name")
@@ -113,7 +113,7 @@ def test_the_run_stops_after_max_connect_failures_in_a_row(tmp_path, limit):
     transport, calls = _transport(["refuse"])
     with pytest.raises(EndpointUnreachableError, match=r"^cannot connect to \S+ \(") as info:
         collect(_items(10), ["pre"], endpoint="http://10.0.0.1:9/v1", model="m",
-                out=tmp_path / "j.jsonl", retry=FAST, concurrency=1, fsync=False,
+                out=tmp_path / "j.sqlite", retry=FAST, concurrency=1, fsync=False,
                 transport=transport, max_connect_failures=limit)  # fmt: skip
     assert len(calls) == limit
     assert f"after {limit} failed connection attempts" in str(info.value)
@@ -122,7 +122,7 @@ def test_the_run_stops_after_max_connect_failures_in_a_row(tmp_path, limit):
 
 def test_any_answer_resets_the_count_of_failed_connections(tmp_path):
     transport, calls = _transport(["refuse", "refuse", "ok"])
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = collect(_items(6), ["pre"], endpoint="http://10.0.0.1:9/v1", model="m", out=out,
                       retry=FAST, concurrency=1, fsync=False, transport=transport,
                       max_connect_failures=3)  # fmt: skip
@@ -136,10 +136,10 @@ def test_a_wrong_key_quoted_by_the_server_is_redacted_from_the_message(
 ):
     monkeypatch.setenv("VATJAX_TEST_KEY", WRONG)
     with FakeChatServer(api_key=SECRET, quote_key=quote) as server:
-        result = _cli(server.url, tmp_path / "j.jsonl", "--api-key-env", "VATJAX_TEST_KEY")
+        result = _cli(server.url, tmp_path / "j.sqlite", "--api-key-env", "VATJAX_TEST_KEY")
         with pytest.raises(FatalEndpointError) as info:
             collect(_items(2), ["pre"], endpoint=server.url, model="m", fsync=False,
-                    out=tmp_path / "api.jsonl", api_key_env="VATJAX_TEST_KEY")  # fmt: skip
+                    out=tmp_path / "api.sqlite", api_key_env="VATJAX_TEST_KEY")  # fmt: skip
     assert server.authorizations == {f"Bearer {WRONG}"}  # the server did see it
     assert result.exit_code == 2, result.output
     first = _first_line(result.output)
@@ -154,14 +154,15 @@ def test_a_wrong_key_quoted_by_the_server_is_redacted_from_the_message(
 @pytest.mark.parametrize("quote", ["full", "masked"])
 def test_error_bodies_quoting_the_key_are_stored_and_printed_redacted(tmp_path, monkeypatch, quote):
     monkeypatch.setenv("VATJAX_TEST_KEY", SECRET)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     with FakeChatServer(fail_first=1, fail_status=(500,), quote_key=quote) as server:
         failed = _cli(server.url, out, "--api-key-env", "VATJAX_TEST_KEY", "--max-retries", "0",
                       "--table", str(tmp_path / "j.csv"))  # fmt: skip
+        errors = [r["error"] for r in read_store(out) if r["status"] == "error"]
         resumed = _cli(server.url, out, "--api-key-env", "VATJAX_TEST_KEY")
     assert (failed.exit_code, resumed.exit_code) == (1, 0), failed.output + resumed.output
-    errors = [r["error"] for r in read_store(out) if r["status"] == "error"]
     assert len(errors) == 120
+    assert {r["status"] for r in read_store(out)} == {"ok"}  # answers replaced the failures
     assert set(errors) == {f"HTTP 500: try again. Incorrect API key provided: {REDACTED}."}
     _assert_nowhere(SECRET, [failed.output, resumed.output], tmp_path)
 
@@ -211,7 +212,7 @@ def test_condition_help_and_errors_read_as_written(tmp_path):
     assert "\N{LABEL}" not in helptext and "checkpoint:TAG:TARGET:DIRECTION" in flat
     assert "fewshot:TARGET:DIRECTION:K" in flat and "DIRECTION is reinforce (or +1)" in flat
     bad = runner.invoke(app, ["collect", str(demo_items_path()), "--endpoint", "http://h/v1",
-                              "--model", "m", "--out", str(tmp_path / "j.jsonl"),
+                              "--model", "m", "--out", str(tmp_path / "j.sqlite"),
                               "-c", "bogus"])  # fmt: skip
     assert bad.exit_code == 2 and "\N{LABEL}" not in bad.output
     assert "checkpoint:TAG:TARGET:DIRECTION,model=NAME" in bad.output

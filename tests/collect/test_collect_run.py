@@ -65,7 +65,7 @@ def _answered_per_key(path) -> pd.Series:
 def test_every_item_is_collected_within_the_concurrency_bound(server, tmp_path):
     server.delay = 0.01
     items = _items(4)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = _run(
         server,
         out,
@@ -100,7 +100,7 @@ def test_every_item_is_collected_within_the_concurrency_bound(server, tmp_path):
 def test_429_and_500_are_retried_until_answered(server, tmp_path):
     server.fail_first, server.fail_status = 2, (429, 500)
     items = _items(2)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = _run(server, out, items)
     n = len(items)
     assert (summary.answered, summary.errors, summary.retries) == (n, 0, 2 * n)
@@ -112,7 +112,7 @@ def test_429_and_500_are_retried_until_answered(server, tmp_path):
 def test_timeouts_are_retried(server, tmp_path):
     server.stall_first, server.stall_s = 1, 1.0
     items = _items(1).head(4)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = _run(server, out, items, timeout=0.3, concurrency=4)
     assert (summary.answered, summary.errors) == (4, 0) and summary.retries >= 4
     details = store_to_table(out, details=True)
@@ -122,7 +122,7 @@ def test_timeouts_are_retried(server, tmp_path):
 def test_failures_past_the_retries_are_recorded_then_collected_by_a_rerun(server, tmp_path):
     server.fail_first, server.fail_status = 5, (503,)
     items = _items(1)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     retry = RetryPolicy(max_retries=1, backoff=0.001)
     summary = _run(server, out, items, retry=retry)
     assert (summary.answered, summary.errors) == (0, len(items))
@@ -143,7 +143,7 @@ def test_failures_past_the_retries_are_recorded_then_collected_by_a_rerun(server
 def test_answers_without_a_rating_are_stored_as_missing_with_raw_text(server, tmp_path):
     server.no_rating = ("Wealth", "Daring")
     items = _items(12)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = _run(server, out, items)
     hit = items["micro_value"].isin(["Wealth", "Daring"])
     assert summary.unparsed == hit.sum() > 0 and summary.answered == len(items)
@@ -162,7 +162,7 @@ def test_api_key_is_sent_from_the_environment_and_written_nowhere(server, tmp_pa
     monkeypatch.setenv("VATJAX_TEST_KEY", SECRET)
     monkeypatch.delenv("VATJAX_WRONG_KEY", raising=False)
     items = _items(1)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     with pytest.raises(FatalEndpointError, match="HTTP 401") as info:
         _run(server, out, items, api_key_env="VATJAX_WRONG_KEY")
     assert "--api-key-env" in str(info.value)
@@ -171,7 +171,7 @@ def test_api_key_is_sent_from_the_environment_and_written_nowhere(server, tmp_pa
     result = CliRunner().invoke(
         app,
         ["collect", str(demo_items_path()), "--endpoint", server.url, "--model", "demo",
-         "--out", str(tmp_path / "cli.jsonl"), "--table", str(tmp_path / "cli.csv"),
+         "--out", str(tmp_path / "cli.sqlite"), "--table", str(tmp_path / "cli.csv"),
          "--api-key-env", "VATJAX_TEST_KEY", "--backoff", "0.001"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -184,7 +184,7 @@ def test_api_key_is_sent_from_the_environment_and_written_nowhere(server, tmp_pa
 
 def test_a_changed_prompt_refuses_to_resume(server, tmp_path):
     items = _items(1)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     _run(server, out, items)
     with pytest.raises(VatInputError, match=r"different prompt.*new --out"):
         _run(server, out, items, judge_template="Rate: {action} ({micro_value})")
@@ -194,7 +194,7 @@ def test_a_changed_prompt_refuses_to_resume(server, tmp_path):
 
 def test_checkpoint_conditions_request_another_model_under_the_run_label(server, tmp_path):
     items = _items(1)
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     _run(server, out, items, ["pre", "checkpoint:dpo6:Power:suppress,model=demo-dpo6"])
     table = store_to_table(out, details=True)
     assert set(table["model"]) == {"demo"}
@@ -208,36 +208,66 @@ def test_checkpoint_conditions_request_another_model_under_the_run_label(server,
     assert {b["model"] for b in server.bodies} == {"demo", "demo-dpo6"}
 
 
-def test_store_drops_a_cut_short_line_and_rejects_a_corrupt_one(tmp_path):
+def test_an_old_json_lines_store_is_read_and_migrated_unchanged(tmp_path):
     path = tmp_path / "s.jsonl"
     rec = {"model": "m", "condition": "pre", "scenario": "s1", "micro_value": "Wealth",
-           "polarity": "express", "repeat": 0, "status": "ok", "rating": 4.0}  # fmt: skip
+           "polarity": "express", "repeat": 0, "status": "ok", "rating": 4.0,
+           "prompt_sha": "0123456789abcdef"}  # fmt: skip
     path.write_text(json.dumps(rec) + "\n" + json.dumps(rec)[:25])
+    before = path.read_bytes()
     assert len(read_store(path)) == 1
     with JudgmentStore(path) as store:
-        assert store.dropped_bytes == 25 and len(store.done()) == 1
+        assert store.path == tmp_path / "s.sqlite" and store.migrated == path
+        assert len(store.done_keys()[0]) == 1
         with pytest.raises(VatInputError, match="another collector"):
             JudgmentStore(path)
         store.append({**rec, "repeat": 1, "rating": float("nan"), "status": "unparsed"})
-    lines = path.read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["rating"] is None
-    # the last answer wins over an earlier error; NaN ratings stay NaN
+    assert path.read_bytes() == before  # the old store is left as it was
+    recs = read_store(tmp_path / "s.sqlite")
+    assert [(r["repeat"], r["status"], r["rating"]) for r in recs] == [
+        (0, "ok", 4.0),
+        (1, "unparsed", None),
+    ]
+    assert recs[0]["prompt_sha"] == "0123456789abcde"
+    with JudgmentStore(path) as store:  # reopening the old name resumes the migrated store
+        assert len(store.done_keys()[0]) == 2
+        new = {**rec, "condition": "new"}
+        with pytest.raises(VatInputError, match="status 'done' is not one of"):
+            store.append_many([new, {**rec, "status": "done"}])  # rolled back whole
+        store.append({**new, "repeat": 3})
+    assert [(r["condition"], r["repeat"]) for r in read_store(tmp_path / "s.sqlite")] == [
+        ("pre", 0), ("pre", 1), ("new", 3)]  # fmt: skip
+    path.write_bytes(before + b"\n")
+    with pytest.raises(VatInputError, match="does not hold"):
+        JudgmentStore(path)
+    # an answer wins over an error before or after it; NaN ratings stay NaN
     err = {**rec, "scenario": "s2", "status": "error", "rating": None}
-    table = store_to_table([err, {**err, "status": "ok", "rating": 2.0}, err, *read_store(path)])
+    table = store_to_table([err, {**err, "status": "ok", "rating": 2.0}, err, *recs])
     rating = table.set_index(["scenario", "repeat"])["rating"]
     assert len(table) == 3 and rating[("s1", 0)] == 4.0 and rating[("s2", 0)] == 2.0
     assert np.isnan(rating[("s1", 1)])
-    with pytest.raises(VatInputError, match=r"must be a JSON-lines file: name it \*\.jsonl"):
+
+
+def test_store_names_and_bad_files_are_refused_with_the_fix(tmp_path):
+    with pytest.raises(VatInputError, match=r"must be an SQLite file: name it \*\.sqlite"):
         JudgmentStore(tmp_path / "judgments.csv")
-    path.write_text("not json\n" + json.dumps(rec) + "\n")
+    with pytest.raises(VatInputError, match=r"name it .*new\.sqlite"):
+        JudgmentStore(tmp_path / "new.jsonl")
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not a database, just text " * 100)
+    with pytest.raises(VatInputError, match="is not a vatjax judgment store"):
+        JudgmentStore(bad)
+    assert bad.read_text().startswith("not a database")
+    old = tmp_path / "old.jsonl"
+    old.write_text("not json\n")
     with pytest.raises(VatInputError, match="line 1 is not valid JSON"):
-        read_store(path)
+        read_store(old)
 
 
 def test_cli_reports_bad_input_and_failures_by_exit_code(server, tmp_path):
     runner = CliRunner()
     base = ["collect", str(demo_items_path()), "--endpoint", server.url, "--model", "demo",
-            "--out", str(tmp_path / "j.jsonl"), "--backoff", "0.001"]  # fmt: skip
+            "--out", str(tmp_path / "j.sqlite"), "--backoff", "0.001"]  # fmt: skip
     bad = runner.invoke(app, [*base, "-c", "fewshot:Powr:suppress:4"])
     assert bad.exit_code == 2 and "did you mean 'Power'" in bad.output
     server.fail_first, server.fail_status = 9, (500,)
@@ -255,14 +285,14 @@ def _cli(out: Path, url: str, *extra: str) -> list[str]:
 
 def test_a_collector_killed_mid_run_resumes_to_the_uninterrupted_table(tmp_path):
     env = {**os.environ, "VATJAX_TEST_KEY": SECRET}
-    killed, whole = tmp_path / "killed.jsonl", tmp_path / "whole.jsonl"
+    killed, whole = tmp_path / "killed.sqlite", tmp_path / "whole.sqlite"
     with FakeChatServer(delay=0.01, api_key=SECRET) as srv:
         proc = subprocess.Popen(
             _cli(killed, srv.url), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if killed.exists() and killed.read_bytes().count(b"\n") >= 30:
+            if killed.exists() and len(read_store(killed)) >= 30:
                 break
             time.sleep(0.01)
         assert proc.poll() is None, "the collector finished before it could be killed"
@@ -297,7 +327,7 @@ def test_a_collector_killed_mid_run_resumes_to_the_uninterrupted_table(tmp_path)
 def test_end_to_end_collect_then_vat(server, tmp_path):
     import vatjax
 
-    out = tmp_path / "j.jsonl"
+    out = tmp_path / "j.sqlite"
     summary = _run(
         server,
         out,
@@ -313,3 +343,19 @@ def test_end_to_end_collect_then_vat(server, tmp_path):
     assert len(table) == 2
     assert set(table["target"]) == {"Power", "Security"}
     assert np.isfinite(table["nvat"]).all() and np.isfinite(table["centralization"]).all()
+
+
+def test_the_cli_resumes_an_old_json_lines_store_through_its_migration(server, tmp_path):
+    live = tmp_path / "live.sqlite"
+    _run(server, live, demo_items_path())
+    old = tmp_path / "old.jsonl"
+    recs = read_store(live)
+    old.write_text("".join(json.dumps(r) + "\n" for r in recs[:100]))
+    args = ["collect", str(demo_items_path()), "--endpoint", server.url, "--model", "demo",
+            "--out", str(old), "--table", str(tmp_path / "t.csv"), "--no-fsync"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "100 already in the store" in res.output and "20 answered" in res.output
+    assert f"{old} was migrated into {tmp_path / 'old.sqlite'}" in " ".join(res.output.split())
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 120 and len(old.read_text().splitlines()) == 100
+    pd.testing.assert_frame_equal(store_to_table(tmp_path / "old.sqlite"), store_to_table(live))

@@ -137,6 +137,7 @@ class _Run:
         self.s, self.stages, self.out = settings, stages, out
         self.paths: dict[str, Path] = {}
         self.skipped: dict[str, str] = {}
+        self.extra: dict[str, object] = {}  # provenance entries a stage adds
 
     def save(self, name: str, obj) -> None:
         self.paths[name] = save(obj, self.out / RESULT_FILES[name])
@@ -250,6 +251,7 @@ def _fit(run: _Run, judgments) -> None:
         tree = bayes_fit(judgments, model=s.fit_model, chains=s.fit_chains, draws=s.fit_draws,
                          warmup=s.fit_warmup, seed=s.seed, progress=not run.stages.quiet)  # fmt: skip
         run.save("posterior", tree)
+    run.extra["fit_cells"] = n_cells
 
 
 def _provenance(file: Path, run: _Run, extra: dict) -> dict:
@@ -263,6 +265,7 @@ def _provenance(file: Path, run: _Run, extra: dict) -> dict:
         "input_sha256": file_sha256(file),
         **extra,
         **settings,
+        **run.extra,
         "skipped": run.skipped,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",

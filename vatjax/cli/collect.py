@@ -3,12 +3,20 @@
 Example::
 
     vatjax collect items.jsonl --endpoint http://127.0.0.1:8000/v1 --model qwen3-4b \\
-        --condition pre --condition fewshot:Power:suppress:4 --out judgments.jsonl \\
+        --condition pre --condition fewshot:Power:suppress:4 --out judgments.sqlite \\
         --table judgments.csv
 
 Rerunning the same command resumes: answered requests are skipped. The API key is read
 from the environment variable named by ``--api-key-env`` (default ``OPENAI_API_KEY``);
 it is redacted from every server text the command prints or stores.
+
+Through the OpenAI Batch API (half the price, for paper-scale runs)::
+
+    vatjax collect items.jsonl --model gpt-4o-mini -c pre --out judgments.sqlite \\
+        --batch-out requests.jsonl        # requests.jsonl, requests-002.jsonl, ...
+    # submit each file to the Batch API; download each output file, then:
+    vatjax collect --batch-results results.jsonl --batch-results results-002.jsonl \\
+        --out judgments.sqlite
 
 Exit codes (see :func:`collect_command`): 2 for bad input and for an endpoint that refuses
 every request -- unreachable (:data:`~vatjax.collect.client.MAX_CONNECT_FAILURES` failed
@@ -39,6 +47,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from vatjax.collect.batch import ingest_batch_results, write_batch_requests
 from vatjax.collect.client import (
     MAX_CONNECT_FAILURES,
     FatalEndpointError,
@@ -47,7 +56,7 @@ from vatjax.collect.client import (
 )
 from vatjax.collect.collector import CollectSummary, collect
 from vatjax.collect.prompts import JUDGE_TEMPLATE
-from vatjax.collect.store import store_to_table
+from vatjax.collect.table import store_to_table
 from vatjax.errors import VatInputError
 
 __all__ = ["collect_command"]
@@ -71,6 +80,12 @@ _RETRIES_HELP = "Retries on 429, 5xx and timeouts (exponential backoff, jitter).
 _EXAMPLES_HELP = "Item file for few-shot examples (default: hold out scenarios)."
 _TABLE_HELP = "Also write the long judgments table (.csv, .parquet, .jsonl)."
 _FSYNC_HELP = "fsync each answer (survives a power cut, not only a crash)."
+_OUT_HELP = "The judgment store (*.sqlite); an existing one is resumed."
+_BATCH_OUT_HELP = (
+    "Write OpenAI Batch API request files instead of asking an endpoint: FILE, then "
+    "FILE-002, ... (50,000 requests or 200 MB each), for the judgments not yet in --out."
+)
+_BATCH_RESULTS_HELP = "Store a Batch API output file in --out (repeat for several); all or nothing."
 
 
 class _RateColumn(ProgressColumn):
@@ -168,22 +183,27 @@ def _print_summary(summary: CollectSummary, endpoint: str, out: Path, table: Pat
     console.print(_summary_table(summary))
     console.print(str(summary), highlight=False, soft_wrap=True)
     console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
+    if summary.out is not None and summary.out != out:
+        console.print(
+            f"{out} was migrated into {summary.out} (and left unchanged)", highlight=False
+        )
     if table is not None:
         from vatjax.data import write_table
 
-        write_table(store_to_table(out), table)
+        write_table(store_to_table(summary.out or out), table)
         console.print(f"judgments table written to {table}", highlight=False)
 
 
 def collect_command(
     items: Annotated[
-        Path, typer.Argument(help="Item bank: .json, .jsonl, .csv or .parquet.", show_default=False)
-    ],
-    endpoint: Annotated[str, typer.Option(help=_ENDPOINT_HELP)],
-    model: Annotated[str, typer.Option(help="Served model name; the 'model' of every row.")],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="JSON-lines store; an existing one is resumed.")
-    ],
+        Path | None,
+        typer.Argument(help="Item bank: .json, .jsonl, .csv or .parquet.", show_default=False),
+    ] = None,
+    endpoint: Annotated[str | None, typer.Option(help=_ENDPOINT_HELP)] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Served model name; the 'model' of every row.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_OUT_HELP)] = None,
     condition: Annotated[
         list[str] | None,
         typer.Option("--condition", "-c", help=_CONDITION_HELP + " Default: pre."),
@@ -221,37 +241,84 @@ def collect_command(
     progress: Annotated[
         bool | None, typer.Option(help="Show a progress bar (default: on a terminal).")
     ] = None,
+    batch_out: Annotated[Path | None, typer.Option(help=_BATCH_OUT_HELP)] = None,
+    batch_results: Annotated[
+        list[Path] | None,
+        typer.Option(help=_BATCH_RESULTS_HELP, show_default=False, metavar="FILE"),
+    ] = None,
 ) -> None:
     """Judge every item under every condition with an LLM endpoint; resumable.
 
     Exit 0: all answered; 1: some requests failed (rerun to retry them); 2: bad input or
     an endpoint that refuses every request (unreachable, bad key, unknown model), said on
-    the first line; 130: interrupted.
+    the first line; 130: interrupted. With --batch-out: write Batch API request files
+    instead of asking an endpoint; with --batch-results: store a batch's output files.
     """
+    _check_arguments(out, items, model, endpoint, batch_out, api_key_env, bool(batch_results))
+    if batch_results:
+        return _ingest(items, batch_results, out, api_key_env, fsync)
+    template = judge_template.read_text(encoding="utf-8") if judge_template else JUDGE_TEMPLATE
+    options = dict(model=model, repeats=repeats, temperature=temperature, seed=seed,
+                   max_tokens=max_tokens, examples=examples, holdout=holdout,
+                   judge_template=template, system=system, fields=_fields(field or []),
+                   out=out, fsync=fsync)  # fmt: skip
+    if batch_out is not None:
+        sent = write_batch_requests(items, condition or ["pre"], requests=batch_out, **options)
+        return _print_batch(sent)
+    retry = RetryPolicy(max_retries=max_retries, backoff=backoff)
+    summary = _collect_with_bar(items, condition or ["pre"], progress, endpoint=endpoint,
+                                concurrency=concurrency, timeout=timeout, retry=retry,
+                                api_key_env=api_key_env, **options)  # fmt: skip
+    _print_summary(summary, endpoint, out, table)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+def _print_batch(sent) -> None:
+    console = Console()
+    names = ", ".join(str(p) for p in sent.files) or "no file (nothing left to ask)"
+    console.print(
+        f"{sent.requests} requests written to {names}; {sent.skipped} already in {sent.out}\n"
+        "submit each file to the Batch API, then store its output file with "
+        f"vatjax collect --batch-results FILE --out {sent.out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _ingest(items, files: list[Path], out: Path, api_key_env: str, fsync: bool) -> None:
+    if items is not None:
+        raise VatInputError(
+            f"--batch-results stores output files and takes no item bank; drop {items} "
+            "(or pass it as --batch-results if it is an output file)"
+        )
+    got = ingest_batch_results(files, out=out, api_key_env=api_key_env, fsync=fsync)
+    Console().print(
+        f"stored {got.lines} batch results in {got.out}: {got.answered} answered "
+        f"({got.unparsed} without a rating, stored as missing), {got.errors} failed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if got.errors:
+        raise typer.Exit(1)
+
+
+def _check_arguments(out, items, model, endpoint, batch_out, api_key_env, ingest) -> None:
+    """The arguments each use of the command needs (live, --batch-out, --batch-results)."""
+    if out is None:
+        raise VatInputError("give the judgment store: --out judgments.sqlite")
+    if ingest:
+        return
+    if items is None:
+        raise VatInputError("give the item bank file (ITEMS), e.g. vatjax collect items.jsonl")
+    if model is None:
+        raise VatInputError("give the model name: --model NAME")
+    if batch_out is None and endpoint is None:
+        raise VatInputError(
+            "give the server: --endpoint http://127.0.0.1:8000/v1 (or --batch-out FILE to "
+            "write Batch API request files)"
+        )
     if api_key_env != "OPENAI_API_KEY" and not os.environ.get(api_key_env):
         raise VatInputError(
             f"--api-key-env names {api_key_env!r}, which is not set; export it first"
         )
-    template = JUDGE_TEMPLATE
-    if judge_template is not None:
-        template = judge_template.read_text(encoding="utf-8")
-    request = dict(model=model, repeats=repeats, temperature=temperature, seed=seed)
-    connection = dict(endpoint=endpoint, concurrency=concurrency, timeout=timeout)
-    prompting = dict(examples=examples, holdout=holdout, judge_template=template, system=system)
-    summary = _collect_with_bar(
-        items,
-        condition or ["pre"],
-        progress,
-        out=out,
-        fsync=fsync,
-        max_tokens=max_tokens,
-        api_key_env=api_key_env,
-        retry=RetryPolicy(max_retries=max_retries, backoff=backoff),
-        fields=_fields(field or []),
-        **request,
-        **connection,
-        **prompting,
-    )
-    _print_summary(summary, endpoint, out, table)
-    if summary.errors:
-        raise typer.Exit(1)

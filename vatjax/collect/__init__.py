@@ -5,7 +5,7 @@ Example::
     >>> import tempfile, pathlib
     >>> from vatjax.collect import collect, demo_items_path, store_to_table
     >>> from vatjax.testing import FakeChatServer
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.sqlite"
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre"], endpoint=server.url,
     ...                       model="demo", out=out)
@@ -13,6 +13,12 @@ Example::
     120
 """
 
+from vatjax.collect.batch import (
+    BatchIngest,
+    BatchRequests,
+    ingest_batch_results,
+    write_batch_requests,
+)
 from vatjax.collect.client import (
     MAX_CONNECT_FAILURES,
     ChatClient,
@@ -31,7 +37,8 @@ from vatjax.collect.steering import (
     fewshot_examples,
     parse_condition,
 )
-from vatjax.collect.store import JudgmentStore, read_store, store_to_table
+from vatjax.collect.store import JudgmentStore
+from vatjax.collect.table import read_store, store_to_table
 
 collect_judgments = collect
 """Alias of :func:`collect` (the name ``vatjax`` exports: ``vatjax.collect`` is this package)."""
@@ -41,6 +48,8 @@ __all__ = [
     "JUDGE_TEMPLATE",
     "MAX_CONNECT_FAILURES",
     "SYSTEM_TEMPLATES",
+    "BatchIngest",
+    "BatchRequests",
     "ChatClient",
     "ChatResult",
     "CollectSummary",
@@ -55,6 +64,7 @@ __all__ = [
     "collect_judgments",
     "demo_items_path",
     "fewshot_examples",
+    "ingest_batch_results",
     "judge_prompt",
     "load_items",
     "parse_condition",
@@ -63,4 +73,5 @@ __all__ = [
     "read_store",
     "split_items",
     "store_to_table",
+    "write_batch_requests",
 ]

@@ -15,6 +15,17 @@ only ever placed in the ``Authorization`` header. Every text from the server (an
 error bodies) passes through a :class:`~vatjax.collect.redact.Redactor` first, so the key
 is in no result, message or log even when a server quotes it.
 
+Why httpx and not the official ``openai`` SDK (issue 15): the SDK's retries (exponential
+backoff, ``Retry-After``) match :class:`RetryPolicy`, but it retries connection errors
+inside one call, where this client must count failed connections across requests to stop
+an unreachable run after :data:`MAX_CONNECT_FAILURES`; it raises typed errors whose
+messages hold the server's text before any redaction; it builds pydantic models for every
+answer (a measurable cost at thousands of local answers a second); and it would be a new
+dependency for servers (vLLM, llama.cpp, Ollama) that speak only the plain protocol. The
+request body (:func:`request_body`) and the answer parser (:func:`parse_completion`,
+:func:`error_text`) are shared with the Batch API path (:mod:`vatjax.collect.batch`), so
+both paths send and read the same thing.
+
 Example:
     >>> RetryPolicy(max_retries=3, backoff=0.1).delay(2, retry_after=None) <= 0.4
     True
@@ -30,7 +41,7 @@ import random
 import ssl
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -41,6 +52,12 @@ from vatjax.collect.failures import (
     EndpointUnreachableError,
     FatalEndpointError,
     connect_reason,
+)
+from vatjax.collect.protocol import (
+    ChatResult,
+    error_text,
+    parse_completion,
+    request_body,
 )
 from vatjax.collect.redact import Redactor
 from vatjax.errors import VatInputError
@@ -96,28 +113,6 @@ class RetryPolicy:
         return d
 
 
-@dataclass
-class ChatResult:
-    """One request's outcome.
-
-    ``text`` is the answer (None on error); ``error`` says why it failed (None if it did
-    not); ``status`` is the last HTTP status (None for a timeout or network error).
-    """
-
-    text: str | None
-    error: str | None = None
-    status: int | None = None
-    attempts: int = 0
-    latency_s: float = 0.0
-    finish_reason: str | None = None
-    usage: dict = field(default_factory=dict)
-    response_model: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def chat_url(endpoint: str) -> str:
     """The chat-completions URL of an endpoint (a base URL such as ``.../v1`` or the full URL).
 
@@ -170,19 +165,6 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _snippet(resp: httpx.Response, redact: Redactor) -> str:
-    """The message of an error response, redacted, on one line of at most 200 characters."""
-    try:
-        body = resp.json()
-        msg = body.get("error", body) if isinstance(body, dict) else body
-        if isinstance(msg, dict):
-            msg = msg.get("message", msg)
-        text = str(msg)
-    except ValueError:
-        text = resp.text
-    return " ".join(redact(text).split())[:200]
 
 
 class ChatClient:
@@ -279,15 +261,14 @@ class ChatClient:
         Raises:
             FatalEndpointError: on HTTP 401, 403 or 404 (a bad key, model or URL).
         """
-        body: dict = {"model": model, "messages": messages}
-        if temperature is not None:
-            body["temperature"] = temperature
-        if seed is not None:
-            body["seed"] = seed
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if extra:
-            body.update(extra)
+        body = request_body(
+            messages,
+            model=model,
+            temperature=temperature,
+            seed=seed,
+            max_tokens=max_tokens,
+            extra=extra,
+        )
         payload = json.dumps(body).encode()
         start = time.perf_counter()
         attempt = 0
@@ -331,7 +312,7 @@ class ChatClient:
         status = resp.status_code
         if status == 200:
             return self._parse(resp)
-        error = f"HTTP {status}: {_snippet(resp, self._redact)}"
+        error = error_text(status, _json_or_text(resp), self._redact)
         if status in FATAL_HINT:
             hint = FATAL_HINT[status]
             raise FatalEndpointError(f"{self.endpoint} answered {error.rstrip('.')}; {hint}")
@@ -353,24 +334,11 @@ class ChatClient:
 
     def _parse(self, resp: httpx.Response) -> ChatResult:
         """A 200 response's answer (its texts redacted), or an error if it holds none."""
-        redact = self._redact
-        try:
-            data = resp.json()
-            choice = data["choices"][0]
-            message = choice.get("message") or {}
-            text = message.get("content")
-            if text is None:
-                text = choice.get("text", "")
-            reason, served = choice.get("finish_reason"), data.get("model")
-            return ChatResult(
-                text=redact(str(text)),
-                status=200,
-                finish_reason=None if reason is None else redact(str(reason)),
-                usage=data.get("usage") or {},
-                response_model=None if served is None else redact(str(served)),
-            )
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            body = redact(" ".join(resp.text.split()))[:200]
-            return ChatResult(
-                text=None, status=200, error=f"not a chat-completions response: {body}"
-            )
+        return parse_completion(_json_or_text(resp), self._redact)
+
+
+def _json_or_text(resp: httpx.Response):
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text

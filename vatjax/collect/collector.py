@@ -5,7 +5,7 @@ Example (against the built-in test server; a real run names your endpoint)::
     >>> import tempfile, pathlib
     >>> from vatjax.collect import collect, demo_items_path, store_to_table
     >>> from vatjax.testing import FakeChatServer
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "judgments.sqlite"
     >>> with FakeChatServer() as server:
     ...     summary = collect(demo_items_path(), ["pre", "fewshot:Power:suppress:2"],
     ...                       endpoint=server.url, model="demo", out=out)
@@ -18,25 +18,22 @@ Example (against the built-in test server; a real run names your endpoint)::
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from vatjax.collect.client import MAX_CONNECT_FAILURES, ChatClient, RetryPolicy
-from vatjax.collect.items import load_items, split_items
-from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, parse_rating
-from vatjax.collect.steering import Condition, build_messages, fewshot_examples, parse_condition
+from vatjax.collect.planning import Job, plan, rate, resume
+from vatjax.collect.steering import Condition
 from vatjax.collect.store import KEY_FIELDS, JudgmentStore
 from vatjax.errors import VatInputError
-from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
 __all__ = ["CollectSummary", "Progress", "collect", "collect_async", "plan"]
 
@@ -92,135 +89,19 @@ class CollectSummary:
         return "\n".join(lines)
 
 
-@dataclass
-class _Job:
-    key: tuple
-    condition: Condition
-    item: dict
-    messages: list
-    sha: str
-    request: dict  # model (the served one), temperature, seed (seed + repeat), max_tokens
-    scale: tuple[int, int]
-
-
-def _prompt_sha(messages, model, temperature, max_tokens) -> str:
-    blob = json.dumps(
-        {"messages": messages, "model": model, "temperature": temperature, "max": max_tokens},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _conditions(conditions, taxonomy) -> list[Condition]:
-    if isinstance(conditions, str | Condition):
-        conditions = [conditions]
-    conds = [
-        c if isinstance(c, Condition) else parse_condition(c, taxonomy=taxonomy) for c in conditions
-    ]
-    if not conds:
-        raise VatInputError("no condition given; pass at least one, e.g. 'pre'")
-    names = [c.name for c in conds]
-    dups = sorted({n for n in names if names.count(n) > 1})
-    if dups:
-        raise VatInputError(f"conditions {dups} are given more than once; give each once")
-    return conds
-
-
-def plan(
-    items: str | os.PathLike | pd.DataFrame,
-    conditions: Iterable[str | Condition] | str,
-    *,
-    model: str,
-    repeats: int = 1,
-    temperature: float | None = 0.0,
-    max_tokens: int | None = None,
-    seed: int | None = 0,
-    examples: str | os.PathLike | pd.DataFrame | None = None,
-    holdout: float = 0.3,
-    judge_template: str = JUDGE_TEMPLATE,
-    system: str | None = None,
-    fields: Mapping[str, str] | None = None,
-    scale: tuple[int, int] = (1, 5),
-    taxonomy: Taxonomy = SCHWARTZ,
-) -> tuple[list[_Job], pd.DataFrame]:
-    """Every request of a run, and the evaluated items (see :func:`collect` for the args).
-
-    With a few-shot condition, its examples come from ``examples`` if given, else from
-    the scenarios :func:`~vatjax.collect.items.split_items` holds out (``holdout``); the
-    held-out scenarios are then evaluated under no condition, the baseline included, so
-    that every condition judges the same items.
-    """
-    if repeats < 1:
-        raise VatInputError(f"repeats must be >= 1, got {repeats}")
-    if not str(model).strip():
-        raise VatInputError("give the model name (--model)")
-    check_template(judge_template)
-    conds = _conditions(conditions, taxonomy)
-    bank = load_items(items, fields=fields, taxonomy=taxonomy)
-    evaluate, pool = bank, None
-    if any(c.kind == "fewshot" for c in conds):
-        if examples is not None:
-            pool = load_items(examples, fields=fields, taxonomy=taxonomy)
-            shared = sorted(set(pool["scenario"]) & set(bank["scenario"]))
-            if shared:
-                raise VatInputError(
-                    f"the example file shares scenarios {shared[:8]} with the evaluated "
-                    "items; few-shot examples must come from held-out scenarios"
-                )
-        else:
-            evaluate, pool = split_items(bank, holdout, seed=0 if seed is None else seed)
-    jobs: list[_Job] = []
-    for cond in conds:
-        shots = (
-            fewshot_examples(pool, cond, seed=0 if seed is None else seed, scale=scale)
-            if cond.kind == "fewshot"
-            else []
-        )
-        served = cond.model or model
-        for item in evaluate.to_dict("records"):
-            messages = build_messages(
-                item, cond, shots=shots, template=judge_template, system=system, scale=scale
-            )
-            sha = _prompt_sha(messages, served, temperature, max_tokens)
-            for r in range(repeats):
-                key = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"], r)
-                request = {
-                    "model": served,
-                    "temperature": temperature,
-                    "seed": None if seed is None else seed + r,
-                    "max_tokens": max_tokens,
-                }
-                jobs.append(_Job(key, cond, item, messages, sha, request, scale))
-    return jobs, evaluate
-
-
-def _check_resumable(jobs: list[_Job], done: dict, path: Path) -> None:
-    """Refuse to resume a store whose answers were asked with another protocol."""
-    changed = [j for j in jobs if j.key in done and done[j.key].get("prompt_sha") != j.sha]
-    if changed:
-        shown = ", ".join(str(dict(zip(KEY_FIELDS, j.key, strict=True))) for j in changed[:3])
-        raise VatInputError(
-            f"{len(changed)} judgment(s) in {path} were collected with a different "
-            f"prompt, model, temperature or max_tokens (e.g. {shown}); resuming would mix "
-            "two protocols. Write to a new --out file, or give the condition a new name"
-        )
-
-
-def _new_summary(jobs: list[_Job], done: dict, path: Path) -> CollectSummary:
-    todo = sum(j.key not in done for j in jobs)
-    summary = CollectSummary(total=len(jobs), skipped=len(jobs) - todo, out=path)
-    for j in jobs:
+def _new_summary(jobs: list[Job], done: np.ndarray, path: Path) -> CollectSummary:
+    summary = CollectSummary(total=len(jobs), skipped=int(done.sum()), out=path)
+    for j, d in zip(jobs, done.tolist(), strict=True):
         per = summary.by_condition.setdefault(
             j.condition.name,
             {"total": 0, "stored": 0, "answered": 0, "unparsed": 0, "errors": 0},
         )
         per["total"] += 1
-        per["stored"] += j.key in done
+        per["stored"] += d
     return summary
 
 
-def _clients(todo: list[_Job], endpoint: str, **client_options) -> dict[str, ChatClient]:
+def _clients(todo: list[Job], endpoint: str, **client_options) -> dict[str, ChatClient]:
     """One client per endpoint the pending jobs use (a checkpoint may name its own)."""
     clients: dict[str, ChatClient] = {}
     for cond in {j.condition.name: j.condition for j in todo}.values():
@@ -230,13 +111,12 @@ def _clients(todo: list[_Job], endpoint: str, **client_options) -> dict[str, Cha
     return clients
 
 
-async def _judge(job: _Job, client: ChatClient) -> dict:
+async def _judge(job: Job, client: ChatClient) -> dict:
     """Ask one request; its store record (status ok, unparsed or error)."""
     cond = job.condition
     started = datetime.now(UTC)
     res = await client.complete(job.messages, **job.request)
-    rating = parse_rating(res.text, job.scale) if res.ok else None
-    status = "error" if not res.ok else ("ok" if rating is not None else "unparsed")
+    rating, status = rate(res, job.scale)
     record = dict(zip(KEY_FIELDS, job.key, strict=True))
     record.update(
         strategy=cond.strategy,
@@ -276,7 +156,7 @@ def _tally(summary: CollectSummary, condition: str, status: str) -> None:
 
 async def _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency) -> None:
     """Work through the pending jobs with ``concurrency`` workers, storing each answer."""
-    queue: asyncio.Queue[_Job] = asyncio.Queue()
+    queue: asyncio.Queue[Job] = asyncio.Queue()
     for j in todo:
         queue.put_nowait(j)
 
@@ -331,9 +211,8 @@ async def collect_async(
         raise VatInputError(f"concurrency must be >= 1, got {concurrency}")
     start = time.perf_counter()
     with JudgmentStore(out, fsync=fsync) as store:
-        done = store.done()
-        _check_resumable(jobs, done, store.path)
-        todo = [j for j in jobs if j.key not in done]
+        done, _ = resume(store, jobs)
+        todo = [j for j, d in zip(jobs, done.tolist(), strict=True) if not d]
         summary = _new_summary(jobs, done, store.path)
         if progress:
             progress(summary.skipped, summary.total, 0)
@@ -383,7 +262,8 @@ def collect(
             (:func:`~vatjax.collect.parse_condition`), or :class:`Condition` objects.
         endpoint: base URL of an OpenAI-compatible server, e.g. ``http://127.0.0.1:8000/v1``.
         model: the served model name; also the ``model`` label of every row.
-        out: the JSON-lines store (created, or resumed if it exists).
+        out: the SQLite store (``*.sqlite``; created, or resumed if it exists; an old
+            ``*.jsonl`` store is migrated into ``*.sqlite`` beside it).
         **options: ``repeats`` (1), ``temperature`` (0.0; None: the server's default),
             ``seed`` (0; repeat r is sent seed + r; None: no seed), ``max_tokens`` (None),
             ``concurrency`` (8), ``timeout`` (60 s per attempt), ``retry``

@@ -66,11 +66,19 @@ class Redactor:
         if not text or not self.key:
             return text
         text = text.replace(self.key, REDACTED)
-        if self._windows:
+        if self._windows and self._has_fragment(text):
             text = self._fragments(text)
-        if self._edges:
+        if self._edges and _MASK.search(text):
             text = _WORD.sub(self._masked_word, text)
         return text
+
+    def _has_fragment(self, text: str) -> bool:
+        """Whether any 8-character run of the key is in ``text`` (cheap for short texts:
+        a set lookup per position, not a search per run of the key)."""
+        n = len(text) - MIN_FRAGMENT + 1
+        if n <= 0 or n > len(self._windows):
+            return n > 0  # too short for a run, or long: let _fragments search it
+        return not self._windows.isdisjoint([text[i : i + MIN_FRAGMENT] for i in range(n)])
 
     def _fragments(self, text: str) -> str:
         """Replace each maximal stretch covered by 8-character runs of the key."""

@@ -1,40 +1,58 @@
-"""The resumable judgment store: one JSON line per answer, appended as it arrives.
+"""The resumable judgment store: an SQLite database, one row per judgment.
 
-Each line is one request's outcome, keyed by (model, condition, scenario, micro_value,
-polarity, repeat), with the raw answer text, the parsed rating, timing, attempts and
-the prompt's hash. A line is written with a single ``write`` on an ``O_APPEND`` file
-descriptor and (by default) ``fsync``-ed, so a crash, Ctrl-C or SIGKILL loses at most
-the requests in flight; a line cut short by a kill is dropped when the store is next
-opened. Answered keys (a rating, or an answer holding none) are done; failed requests
-are recorded too but are retried by the next run. :func:`store_to_table` gives the long
-table :func:`vatjax.load_judgments` takes, one row per key.
+A judgment is keyed by (condition, item, repeat): ``conditions`` holds each (model,
+condition) with its strategy, target and direction, ``items`` each (scenario,
+micro_value, polarity) with its value, and ``judgments`` one row per key under the
+integer primary key ``cond << 44 | item << 20 | repeat`` (:func:`pack_key`), with the
+status (0 ok, 1 answered without a rating, 2 failed, 3 requested in a batch), the
+rating, the prompt's hash, the raw answer, the error and a JSON ``detail`` (timing,
+attempts, served model, ...). The index ``judgments_status (status, key, prompt,
+rating)`` covers resume (done keys and prompts) and export: neither reads the texts, and
+each reads two numbers a row into numpy arrays. An answer replaces what its key held; a
+failure replaces only a failure or a request (a rerun retries failures).
+
+Durability (WAL mode): ``fsync=True`` runs ``synchronous=FULL``, so a commit returns once
+the WAL is fsynced and a counted answer survives a power cut; ``fsync=False`` runs
+``synchronous=NORMAL``, safe from a kill or Ctrl-C (a power cut may lose the last commits,
+never the database). A transaction is all or nothing, so a kill leaves no half row.
+Concurrent answers share commits (:meth:`JudgmentStore.append_async`: one commit at a
+time, in a thread, for all waiting answers).
+
+A JSON-lines store of earlier versions (``*.jsonl``) is still read
+(:func:`~vatjax.collect.table.read_store`, :func:`~vatjax.collect.table.store_to_table`);
+opening it to collect migrates it into ``<name>.sqlite`` beside it, leaving it unchanged.
 
 Example:
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "judgments.jsonl"
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "judgments.sqlite"
     >>> with JudgmentStore(path) as store:
     ...     store.append({"model": "m", "condition": "pre", "scenario": "s1",
     ...                   "micro_value": "Wealth", "polarity": "express", "repeat": 0,
     ...                   "strategy": "baseline", "target": "", "direction": 0,
     ...                   "rating": 4.0, "status": "ok", "raw": "4"})
-    >>> store_to_table(path)[["condition", "micro_value", "rating"]].values.tolist()
-    [['pre', 'Wealth', 4.0]]
+    >>> from vatjax.collect.table import read_store
+    >>> [(r["scenario"], r["rating"], r["status"]) for r in read_store(path)]
+    [('s1', 4.0, 'ok')]
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
+import secrets
+import sqlite3
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from vatjax.collect.legacy import SUFFIXES as LEGACY_SUFFIXES
+from vatjax.collect.legacy import read_jsonl
 from vatjax.errors import VatInputError
 
-try:  # advisory lock so two collectors never append to one store (POSIX only)
+try:  # advisory lock so two collectors never write to one store (POSIX only)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
@@ -42,211 +60,278 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = [
     "DONE_STATUSES",
     "KEY_FIELDS",
-    "TABLE_COLUMNS",
+    "STATUS",
     "JudgmentStore",
-    "read_store",
-    "store_to_table",
+    "pack_key",
+    "prompt_int",
+    "unpack_key",
 ]
 
 KEY_FIELDS = ("model", "condition", "scenario", "micro_value", "polarity", "repeat")
 """The fields that identify one judgment."""
+STATUS = {"ok": 0, "unparsed": 1, "error": 2, "requested": 3}
+"""Status names and their codes in the ``judgments`` table."""
+STATUS_NAMES = tuple(STATUS)
 DONE_STATUSES = ("ok", "unparsed")
-"""Statuses of an answered request; ``error`` records are retried by a rerun."""
-TABLE_COLUMNS = (
-    "model",
-    "condition",
-    "strategy",
-    "target",
-    "direction",
-    "scenario",
-    "micro_value",
-    "polarity",
-    "repeat",
-    "rating",
-)
-"""Columns of :func:`store_to_table` (the long table of ``load_judgments``)."""
-_DETAIL_COLUMNS = ("status", "raw", "error", "attempts", "latency_s", "served_model")
+"""Statuses of an answered request; ``error`` and ``requested`` keys are asked again."""
+SUFFIXES = (".sqlite", ".sqlite3", ".db")
+COND_COLUMNS = ("model", "condition", "strategy", "target", "direction")
+ITEM_COLUMNS = ("scenario", "micro_value", "polarity", "value")
+_ROW_COLS = ("status", "rating", "prompt_sha", "raw", "error")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS conditions (id INTEGER PRIMARY KEY, model TEXT NOT NULL,
+    condition TEXT NOT NULL, strategy TEXT, target TEXT, direction INTEGER,
+    scale_low INTEGER, scale_high INTEGER, UNIQUE (model, condition));
+CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, scenario TEXT NOT NULL,
+    micro_value TEXT NOT NULL, polarity TEXT NOT NULL, value TEXT,
+    UNIQUE (scenario, micro_value, polarity));
+CREATE TABLE IF NOT EXISTS judgments (key INTEGER PRIMARY KEY, status INTEGER NOT NULL,
+    rating REAL, prompt INTEGER, raw TEXT, error TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS judgments_status ON judgments (status, key, prompt, rating);
+"""
+UPSERT = """INSERT INTO judgments (key, status, rating, prompt, raw, error, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status,
+rating = excluded.rating, prompt = excluded.prompt, raw = excluded.raw,
+error = excluded.error, detail = excluded.detail
+WHERE excluded.status < 2 OR excluded.status <= judgments.status"""
+"""Write one row: an answer always; a failure or request only over a failure or request."""
 
 
-def _key(record: dict) -> tuple:
-    return tuple(record[k] for k in KEY_FIELDS)
-
-
-def _repair_tail(path: Path) -> int:
-    """Drop a last line cut short by a kill (no trailing newline); return bytes dropped."""
-    size = path.stat().st_size
-    if size == 0:
-        return 0
-    with path.open("rb+") as fh:
-        fh.seek(-1, os.SEEK_END)
-        if fh.read(1) == b"\n":
-            return 0
-        # scan back for the last complete line
-        pos, chunk = size, 4096
-        while pos > 0:
-            start = max(0, pos - chunk)
-            fh.seek(start)
-            buf = fh.read(pos - start)
-            nl = buf.rfind(b"\n")
-            if nl >= 0:
-                keep = start + nl + 1
-                break
-            pos = start
-        else:
-            keep = 0
-        fh.truncate(keep)
-        fh.flush()
-        os.fsync(fh.fileno())
-        return size - keep
-
-
-def read_store(path: str | os.PathLike) -> list[dict]:
-    """All records of a store, in the order written.
-
-    A last line without its newline (a write cut short by a kill) is ignored; any other
-    line that is not a JSON object with the key fields is an error naming its line.
+def pack_key(cond: int, item: int, repeat: int) -> int:
+    """The ``judgments`` primary key of (condition id, item id, repeat).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.jsonl"
-        >>> _ = p.write_text('{"model": "m"')          # a line cut short
-        >>> read_store(p)
-        []
+        >>> unpack_key(pack_key(3, 7, 2))
+        (3, 7, 2)
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such judgment store: {path}")
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    partial = lines.pop()  # b"" when the file ends with a newline
-    records, problems = [], []
-    for lineno, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            rec = json.loads(raw)
-        except ValueError as exc:
-            problems.append(f"line {lineno} is not valid JSON ({exc})")
-            continue
-        if not isinstance(rec, dict):
-            problems.append(f"line {lineno} is not a JSON object")
-            continue
-        missing = [k for k in KEY_FIELDS if k not in rec]
-        if missing:
-            problems.append(f"line {lineno} has no {missing}")
-            continue
-        records.append(rec)
-    if problems:
+    if not (0 <= repeat < 1 << 20 and 0 <= item < 1 << 24 and 0 <= cond < 1 << 19):
+        raise VatInputError(f"repeat {repeat} or the store's item/condition count is too large")
+    return cond << 44 | item << 20 | repeat
+
+
+def unpack_key(key):
+    """(condition id, item id, repeat) of a key (ints or numpy arrays)."""
+    return key >> 44, (key >> 20) & 0xFFFFFF, key & 0xFFFFF
+
+
+def prompt_int(sha: str | None) -> int | None:
+    """A prompt hash (hex) as the 60-bit int stored (its first 15 hex digits).
+
+    Example:
+        >>> f"{prompt_int('0123456789abcdef'):015x}"
+        '0123456789abcde'
+    """
+    return None if not sha else int(str(sha)[:15], 16)
+
+
+def connect(path: Path, *, write: bool = True) -> sqlite3.Connection:
+    """A connection to a store, its schema put in place if ``write``; bad files say so.
+    A reader never writes: a file another process is still creating reads as empty."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    try:
+        if write:
+            conn.execute("PRAGMA journal_mode=WAL")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        what = "cannot be read" if isinstance(exc, sqlite3.OperationalError) else "is not"
         raise VatInputError(
-            f"{path} is not a vatjax judgment store (or was edited by hand)", problems[:20]
+            f"{path} {what} a vatjax judgment store ({exc}); give another --out file"
+        ) from None
+    if tables and "judgments" not in tables:
+        conn.close()
+        raise VatInputError(
+            f"{path} is an SQLite database but not a vatjax judgment store (it has no "
+            "judgments table); give another --out file"
         )
-    del partial  # an incomplete last line: its request is redone by the next run
-    return records
+    if not write:
+        if "meta" not in tables or "judgments" not in tables:
+            conn.close()
+            return connect(Path(":memory:"))
+        return conn
+    conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+    if conn.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone() is None:
+        conn.execute("INSERT INTO meta VALUES ('store_id', ?)", (secrets.token_hex(4),))
+    return conn
+
+
+def _clean(v):
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 class JudgmentStore:
-    """Append-only JSON-lines store of answers (see the module docstring).
+    """The SQLite judgment store (see the module docstring).
 
     Args:
-        path: the store file (created if missing; a cut-short last line is dropped).
-        fsync: fsync after every line (survives a power cut, not only a kill).
+        path: ``*.sqlite`` (``.sqlite3``, ``.db``): created if missing, resumed if not. An
+            existing ``*.jsonl`` store is migrated into ``<name>.sqlite`` (``migrated``
+            then names the JSON-lines file); ``path`` is then the SQLite file.
+        fsync: ``synchronous=FULL`` (True) or ``NORMAL`` (False).
 
-    The store holds an advisory lock: a second collector on the same file is refused.
+    An advisory lock refuses a second collector on the same file.
     """
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = True):
-        self.path = Path(path)
-        if self.path.suffix.lower() not in (".jsonl", ".ndjson"):
-            raise VatInputError(
-                f"the judgment store {self.path.name!r} must be a JSON-lines file: name it "
-                "*.jsonl (write a table in another format with --table / store_to_table)"
-            )
-        if self.path.is_dir():
-            raise IsADirectoryError(f"the judgment store {self.path} is a directory; name a file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.migrated = _resolve(Path(path))
         self.fsync = fsync
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(self._fd)
-                raise VatInputError(
-                    f"another collector is writing to {self.path}; wait for it to finish "
-                    "or write to another file"
-                ) from None
-        self.dropped_bytes = _repair_tail(self.path)
-        self.records = read_store(self.path)
-        self.written = 0
-        self._synced = 0  # lines known to be on disk
-        self._sync: asyncio.Future | None = None
-        self._sync_covers = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock(self.path)
+        try:
+            self.conn = connect(self.path)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+        self.store_id = self.conn.execute(
+            "SELECT value FROM meta WHERE name='store_id'"
+        ).fetchone()[0]
+        self._load_ids()
+        self._queue: list[dict] = []
+        self._queued = self._committed = 0
+        self._commit: asyncio.Future | None = None
+        if (
+            self.migrated is not None
+            and not self.conn.execute("SELECT 1 FROM meta WHERE name = 'migrated_from'").fetchone()
+        ):
+            self._migrate(self.migrated)
 
-    def done(self) -> dict[tuple, dict]:
-        """Answered keys -> their last answered record."""
-        out = {}
-        for rec in self.records:
-            if rec.get("status") in DONE_STATUSES:
-                out[_key(rec)] = rec
-        return out
+    def _migrate(self, source: Path) -> None:
+        records = read_jsonl(source)
+        with self.transaction():
+            self.conn.executemany(UPSERT, (self.row(r) for r in records))
+            self.conn.execute(
+                "INSERT INTO meta VALUES ('migrated_from', ?)",
+                (f"{source.name}:{source.stat().st_size}",),
+            )
 
-    def append(self, record: dict) -> None:
-        """Write one record as one line (one ``write`` call), then fsync (if ``fsync``)."""
-        self._write(record)
-        if self.fsync:
-            os.fsync(self._fd)
-            self._synced = self.written
+    def _load_ids(self) -> None:
+        """The id caches of conditions and items, as the database holds them."""
+        self._conds = {tuple(r[1:3]): r[0] for r in self.conn.execute("SELECT * FROM conditions")}
+        self._items = {tuple(r[1:4]): r[0] for r in self.conn.execute("SELECT * FROM items")}
 
-    async def append_async(self, record: dict) -> None:
-        """Write one record now; return once an fsync covering it has finished.
+    @contextlib.contextmanager
+    def transaction(self):
+        """``with store.transaction() as conn:`` one committed write (all rolled back on error)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._load_ids()
+            raise
+        self.conn.execute("COMMIT")
 
-        The line is in the file (safe from a kill) before this awaits. Concurrent callers
-        share fsyncs (a group commit run in a thread), so the event loop never blocks on
-        the disk and many answers cost one fsync.
-        """
-        self._write(record)
-        if not self.fsync:
-            return
-        target = self.written
-        while self._synced < target:
-            if self._sync is None or self._sync.done():
-                self._sync_covers = self.written
-                self._sync = asyncio.ensure_future(asyncio.to_thread(os.fsync, self._fd))
-            covers, task = self._sync_covers, self._sync
-            await asyncio.shield(task)
-            self._synced = max(self._synced, covers)
+    def condition_id(self, model, condition, strategy="", target="", direction=0) -> int:
+        """The id of (model, condition), added with its strategy, target, direction if new."""
+        key = (str(model), str(condition))
+        if key not in self._conds:
+            cur = self.conn.execute(
+                "INSERT INTO conditions (model, condition, strategy, target, direction) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (*key, strategy or "", target or "", int(direction or 0)),
+            )
+            self._conds[key] = cur.lastrowid
+        return self._conds[key]
 
-    async def drain(self) -> None:
-        """Wait for a group-commit fsync still running (before closing the file)."""
-        if self._sync is not None and not self._sync.done():
-            await asyncio.wait([self._sync])
-        if self._sync is not None and self._sync.done() and not self._sync.cancelled():
-            self._sync.exception()  # retrieved: never logged as unretrieved
+    def item_id(self, scenario, micro_value, polarity, value=None) -> int:
+        """The id of (scenario, micro_value, polarity), added with its value if new."""
+        key = (str(scenario), str(micro_value), str(polarity))
+        if key not in self._items:
+            cur = self.conn.execute(
+                "INSERT INTO items (scenario, micro_value, polarity, value) VALUES (?, ?, ?, ?)",
+                (*key, value),
+            )
+            self._items[key] = cur.lastrowid
+        return self._items[key]
 
-    def _write(self, record: dict) -> None:
+    def key(self, record: dict) -> int:
+        """The packed key of a record (its condition and item added if new)."""
         missing = [k for k in KEY_FIELDS if k not in record]
         if missing:
             raise VatInputError(f"a store record needs the key fields {missing}")
-        clean = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in record.items()
-        }
-        line = (json.dumps(clean, ensure_ascii=False, allow_nan=False) + "\n").encode()
-        view = memoryview(line)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        if self.fsync:
-            os.fsync(self._fd)
-        self.records.append(clean)
-        self.written += 1
+        g = record.get
+        cond = self.condition_id(
+            g("model"), g("condition"), g("strategy"), g("target"), g("direction")
+        )
+        item = self.item_id(g("scenario"), g("micro_value"), g("polarity"), g("value"))
+        return pack_key(cond, item, int(record["repeat"]))
+
+    def row(self, record: dict) -> tuple:
+        """The ``judgments`` row of a record (in the column order of :data:`UPSERT`)."""
+        status = STATUS.get(record.get("status", "error"))
+        if status is None:
+            raise VatInputError(f"status {record.get('status')!r} is not one of {list(STATUS)}")
+        skip = {*KEY_FIELDS, *COND_COLUMNS, *ITEM_COLUMNS, *_ROW_COLS}
+        detail = {k: _clean(v) for k, v in record.items() if k not in skip}
+        rating = _clean(record.get("rating"))
+        return (
+            self.key(record),
+            status,
+            None if rating is None else float(rating),
+            prompt_int(record.get("prompt_sha")),
+            record.get("raw"),
+            record.get("error"),
+            json.dumps(detail, ensure_ascii=False, allow_nan=False) if detail else None,
+        )
+
+    def done_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Answered keys (sorted int64) and their prompt hashes (0 if none): resume's query."""
+        cur = self.conn.execute(
+            "SELECT key, IFNULL(prompt, 0) FROM judgments WHERE status IN (0, 1)"
+        )
+        arr = fetch_numeric(cur, [("key", "i8"), ("prompt", "i8")])
+        order = np.argsort(arr["key"], kind="stable")  # two sorted runs: a merge
+        return arr["key"][order], arr["prompt"][order]
+
+    def append(self, record: dict) -> None:
+        """Write one record now (one committed transaction)."""
+        self.append_many([record])
+
+    def append_many(self, records) -> None:
+        """Write records in one committed transaction."""
+        with self.transaction():
+            self.conn.executemany(UPSERT, [self.row(r) for r in records])
+
+    async def append_async(self, record: dict) -> None:
+        """Queue one record; return once a commit holding it has finished.
+
+        Concurrent callers share commits (one runs at a time, in a thread), so the event
+        loop never waits on the disk and many answers cost one fsync.
+        """
+        self._queue.append(record)
+        self._queued += 1
+        target = self._queued
+        while self._committed < target:
+            if self._commit is None or self._commit.done():
+                batch, self._queue = self._queue, []
+                self._commit = asyncio.ensure_future(self._commit_batch(batch))
+            await asyncio.shield(self._commit)
+
+    async def _commit_batch(self, batch: list[dict]) -> None:
+        await asyncio.to_thread(self.append_many, batch)
+        self._committed += len(batch)
+
+    async def drain(self) -> None:
+        """Wait for a running commit, then commit what is queued (before closing)."""
+        if self._commit is not None and not self._commit.done():
+            await asyncio.wait([self._commit])
+        if self._commit is not None and not self._commit.cancelled():
+            self._commit.exception()  # retrieved: never logged as unretrieved
+        if self._queue:
+            batch, self._queue = self._queue, []
+            await self._commit_batch(batch)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            if self.fsync and self._synced < self.written:
-                os.fsync(self._fd)
-            os.close(self._fd)  # also releases the lock
-            self._fd = -1
+        if self._lock_fd >= 0:
+            try:
+                if self._queue:
+                    self.append_many(self._queue)
+                    self._queue = []
+            finally:
+                self.conn.close()
+                os.close(self._lock_fd)  # releases the lock
+                self._lock_fd = -1
 
     def __enter__(self) -> JudgmentStore:
         return self
@@ -255,41 +340,61 @@ class JudgmentStore:
         self.close()
 
 
-def store_to_table(
-    source: str | os.PathLike | list[dict], *, details: bool = False, failed: bool = True
-) -> pd.DataFrame:
-    """The long table of ratings in a store: one row per key, ready for ``load_judgments``.
+def fetch_numeric(cur: sqlite3.Cursor, dtype, chunk: int = 1 << 18) -> np.ndarray:
+    """A query's rows as a structured array of ``dtype`` (one field per column, numbers
+    only, no NULL), read in chunks: no Python object per row outlives its chunk."""
+    parts = []
+    while rows := cur.fetchmany(chunk):
+        parts.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
-    A key answered more than once (a rerun after a changed store) keeps its last answer;
-    an answer with no rating in it has rating NaN. Keys whose every request failed give a
-    NaN row when ``failed`` is True (the judgment is missing) and no row otherwise.
 
-    Args:
-        source: a store path or its records (:func:`read_store`).
-        details: add the columns status, raw, error, attempts, latency_s, served_model.
-        failed: keep keys whose requests all failed, with rating NaN.
+def _resolve(path: Path) -> tuple[Path, Path | None]:
+    """(the SQLite file, the JSON-lines store it migrates or None) for a store path."""
+    if path.is_dir():
+        raise VatInputError(f"the judgment store {path} is a directory; name a file")
+    suffix = path.suffix.lower()
+    if suffix in LEGACY_SUFFIXES:
+        if not path.exists():
+            raise VatInputError(
+                f"new judgment stores are SQLite files: name it {path.with_suffix('.sqlite')} "
+                "(--out); JSON-lines stores of earlier versions are read and migrated"
+            )
+        target = path.with_suffix(".sqlite")
+        if target.exists():
+            _check_migrated(target, path)
+        return target, path
+    if suffix not in SUFFIXES:
+        raise VatInputError(
+            f"the judgment store {path.name!r} must be an SQLite file: name it *.sqlite "
+            "(write a table in another format with --table / store_to_table)"
+        )
+    return path, None
 
-    Returns:
-        DataFrame with columns model, condition, strategy, target, direction, scenario,
-        micro_value, polarity, repeat, rating, sorted by the key.
-    """
-    records = source if isinstance(source, list) else read_store(source)
-    best: dict[tuple, dict] = {}
-    for rec in records:
-        k = _key(rec)
-        prev = best.get(k)
-        if (
-            rec.get("status") in DONE_STATUSES
-            or prev is None
-            or (prev.get("status") not in DONE_STATUSES)
-        ):
-            best[k] = rec
-    rows = [r for r in best.values() if failed or r.get("status") in DONE_STATUSES]
-    cols = list(TABLE_COLUMNS) + (list(_DETAIL_COLUMNS) if details else [])
-    df = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
-    df["rating"] = pd.to_numeric(df["rating"], errors="coerce").astype(float)
-    df["repeat"] = df["repeat"].astype(np.int64)
-    df["direction"] = pd.to_numeric(df["direction"]).fillna(0).astype(np.int64)
-    for col in ("strategy", "target"):
-        df[col] = df[col].fillna("").astype(str)
-    return df.sort_values(list(KEY_FIELDS), kind="stable").reset_index(drop=True)
+
+def _check_migrated(target: Path, source: Path) -> None:
+    """Refuse a JSON-lines store that grew after its migration (or was never migrated)."""
+    conn = connect(target, write=False)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'migrated_from'").fetchone()
+    finally:
+        conn.close()
+    if row is None or row[0] != f"{source.name}:{source.stat().st_size}":
+        raise VatInputError(
+            f"both {source} and {target} exist, and {target} does not hold {source} as it is "
+            f"now; pass --out {target} to resume it, or move one of them away"
+        )
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise VatInputError(
+                f"another collector is writing to {path}; wait for it to finish "
+                "or write to another file"
+            ) from None
+    return fd

@@ -30,10 +30,19 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["NO_RATING_TEXT", "FakeChatServer", "fake_rating"]
+__all__ = [
+    "FAIL_TEXT",
+    "NO_RATING_TEXT",
+    "FakeChatServer",
+    "fake_answer",
+    "fake_batch_results",
+    "fake_rating",
+]
 
 NO_RATING_TEXT = "I would rather not put a number on this one."
 """What the server answers when told to answer without a rating."""
+FAIL_TEXT = "this request always fails"
+"""The error message of a request the server is told to fail (HTTP 500)."""
 
 
 def fake_rating(model: str, messages: list[dict], seed: int | None) -> tuple[int, str]:
@@ -170,12 +179,69 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.stall_s)
         if fake.delay:
             time.sleep(fake.delay)
-        last = str(messages[-1].get("content", "")) if messages else ""
-        if any(s in last for s in fake.no_rating):
-            text = NO_RATING_TEXT
-        else:
-            _, text = fake_rating(model, messages, body.get("seed"))
-        self._send(200, _completion(digest, model, text, raw))
+        self._send(*fake_answer(body, raw, no_rating=fake.no_rating, fail_for=fake.fail_for))
+
+
+def fake_answer(body: dict, raw: bytes, *, no_rating=(), fail_for=()) -> tuple[int, dict]:
+    """(HTTP status, JSON body) of the server's answer to a request body.
+
+    A request whose last message contains a ``fail_for`` substring gets HTTP 500
+    (:data:`FAIL_TEXT`), one that contains a ``no_rating`` substring :data:`NO_RATING_TEXT`.
+
+    Example:
+        >>> body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "seed": 0}
+        >>> fake_answer(body, b"x", fail_for=("x",))[0], fake_answer(body, b"x")[0]
+        (500, 200)
+    """
+    messages, model = body["messages"], str(body["model"])
+    last = str(messages[-1].get("content", "")) if messages else ""
+    if any(s in last for s in fail_for):
+        return 500, {"error": {"message": FAIL_TEXT}}
+    if any(s in last for s in no_rating):
+        text = NO_RATING_TEXT
+    else:
+        _, text = fake_rating(model, messages, body.get("seed"))
+    return 200, _completion(hashlib.sha256(raw).hexdigest(), model, text, raw)
+
+
+def fake_batch_results(requests, out, *, no_rating=(), fail_for=(), expired_for=()) -> int:
+    """Write the Batch API output file for request files, as the server would answer them.
+
+    Lines whose last message contains an ``expired_for`` substring get the API's
+    ``error`` form (``batch_expired``) instead of a response. Returns the lines written.
+
+    Example:
+        >>> import json, tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+        >>> line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": body}
+        >>> _ = (d / "req.jsonl").write_text(json.dumps(line) + "\\n")
+        >>> fake_batch_results([d / "req.jsonl"], d / "res.jsonl")
+        1
+        >>> json.loads((d / "res.jsonl").read_text())["response"]["status_code"]
+        200
+    """
+    n = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for path in requests:
+            with open(path, encoding="utf-8") as src:
+                for line in src:
+                    req = json.loads(line)
+                    body, n = req["body"], n + 1
+                    last = str(body["messages"][-1].get("content", ""))
+                    result = {"id": f"batch_req_{n}", "custom_id": req["custom_id"]}
+                    if any(s in last for s in expired_for):
+                        err = {"code": "batch_expired", "message": "This request expired."}
+                        result.update(response=None, error=err)
+                    else:
+                        raw = json.dumps(body).encode()
+                        status, reply = fake_answer(
+                            body, raw, no_rating=no_rating, fail_for=fail_for
+                        )
+                        response = {"status_code": status, "request_id": f"req_{n}", "body": reply}
+                        result.update(response=response, error=None)
+                    fh.write(json.dumps(result) + "\n")
+    return n
 
 
 class _Server(ThreadingHTTPServer):
@@ -204,6 +270,8 @@ class FakeChatServer:
             ``stall_s`` seconds before answering (past a client's timeout).
         no_rating: substrings; a request whose last message contains one gets
             :data:`NO_RATING_TEXT`.
+        fail_for: substrings; a request whose last message contains one always gets
+            HTTP 500 (:data:`FAIL_TEXT`).
         api_key: if set, requests without ``Authorization: Bearer <api_key>`` get 401.
         quote_key: ``"full"`` or ``"masked"``: every error body (401 and ``fail_status``)
             quotes the key the request was sent, whole or as ``sk-abc1****wxyz``.
@@ -224,6 +292,7 @@ class FakeChatServer:
         stall_first: int = 0,
         stall_s: float = 2.0,
         no_rating: tuple[str, ...] = (),
+        fail_for: tuple[str, ...] = (),
         api_key: str | None = None,
         quote_key: str | None = None,
         keep_bodies: bool = False,
@@ -236,6 +305,7 @@ class FakeChatServer:
         self.stall_first = stall_first
         self.stall_s = stall_s
         self.no_rating = tuple(no_rating)
+        self.fail_for = tuple(fail_for)
         self.api_key = api_key
         if quote_key not in (None, "full", "masked"):
             raise ValueError(f"quote_key must be None, 'full' or 'masked', got {quote_key!r}")

@@ -1,0 +1,188 @@
+"""What a run asks: its jobs (items x conditions x repeats), what a store already holds.
+
+:func:`plan` builds every request of a run (the messages, the request options and the
+key of each); :func:`resume` finds which keys a store has answered; :func:`rate` turns
+an answer into a rating and a status. The live collector
+(:mod:`vatjax.collect.collector`) and the Batch API path (:mod:`vatjax.collect.batch`)
+share them, so both ask and read the same thing.
+
+Example:
+    >>> from vatjax.collect import demo_items_path
+    >>> jobs, items = plan(demo_items_path(), ["pre"], model="m", repeats=2)
+    >>> len(jobs), jobs[0].key[1], jobs[1].request["seed"]
+    (240, 'pre', 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vatjax.collect.client import ChatResult
+from vatjax.collect.items import load_items, split_items
+from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, parse_rating
+from vatjax.collect.steering import Condition, build_messages, fewshot_examples, parse_condition
+from vatjax.collect.store import KEY_FIELDS, JudgmentStore, pack_key, prompt_int
+from vatjax.errors import VatInputError
+from vatjax.taxonomy import SCHWARTZ, Taxonomy
+
+__all__ = ["Job", "plan", "rate", "resume"]
+
+
+@dataclass
+class Job:
+    """One request of a run: its key, condition, item, messages, prompt hash, options."""
+
+    key: tuple
+    condition: Condition
+    item: dict
+    messages: list
+    sha: str
+    request: dict  # model (the served one), temperature, seed (seed + repeat), max_tokens
+    scale: tuple[int, int]
+
+
+def _prompt_sha(messages, model, temperature, max_tokens) -> str:
+    blob = json.dumps(
+        {"messages": messages, "model": model, "temperature": temperature, "max": max_tokens},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _conditions(conditions, taxonomy) -> list[Condition]:
+    if isinstance(conditions, str | Condition):
+        conditions = [conditions]
+    conds = [
+        c if isinstance(c, Condition) else parse_condition(c, taxonomy=taxonomy) for c in conditions
+    ]
+    if not conds:
+        raise VatInputError("no condition given; pass at least one, e.g. 'pre'")
+    names = [c.name for c in conds]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise VatInputError(f"conditions {dups} are given more than once; give each once")
+    return conds
+
+
+def plan(
+    items: str | os.PathLike | pd.DataFrame,
+    conditions: Iterable[str | Condition] | str,
+    *,
+    model: str,
+    repeats: int = 1,
+    temperature: float | None = 0.0,
+    max_tokens: int | None = None,
+    seed: int | None = 0,
+    examples: str | os.PathLike | pd.DataFrame | None = None,
+    holdout: float = 0.3,
+    judge_template: str = JUDGE_TEMPLATE,
+    system: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    scale: tuple[int, int] = (1, 5),
+    taxonomy: Taxonomy = SCHWARTZ,
+) -> tuple[list[Job], pd.DataFrame]:
+    """Every request of a run, and the evaluated items (see :func:`collect` for the args).
+
+    With a few-shot condition, its examples come from ``examples`` if given, else from
+    the scenarios :func:`~vatjax.collect.items.split_items` holds out (``holdout``); the
+    held-out scenarios are then evaluated under no condition, the baseline included, so
+    that every condition judges the same items.
+    """
+    if repeats < 1:
+        raise VatInputError(f"repeats must be >= 1, got {repeats}")
+    if not str(model).strip():
+        raise VatInputError("give the model name (--model)")
+    check_template(judge_template)
+    conds = _conditions(conditions, taxonomy)
+    bank = load_items(items, fields=fields, taxonomy=taxonomy)
+    evaluate, pool = bank, None
+    if any(c.kind == "fewshot" for c in conds):
+        if examples is not None:
+            pool = load_items(examples, fields=fields, taxonomy=taxonomy)
+            shared = sorted(set(pool["scenario"]) & set(bank["scenario"]))
+            if shared:
+                raise VatInputError(
+                    f"the example file shares scenarios {shared[:8]} with the evaluated "
+                    "items; few-shot examples must come from held-out scenarios"
+                )
+        else:
+            evaluate, pool = split_items(bank, holdout, seed=0 if seed is None else seed)
+    jobs: list[Job] = []
+    for cond in conds:
+        shots = (
+            fewshot_examples(pool, cond, seed=0 if seed is None else seed, scale=scale)
+            if cond.kind == "fewshot"
+            else []
+        )
+        served = cond.model or model
+        for item in evaluate.to_dict("records"):
+            messages = build_messages(
+                item, cond, shots=shots, template=judge_template, system=system, scale=scale
+            )
+            sha = _prompt_sha(messages, served, temperature, max_tokens)
+            for r in range(repeats):
+                key = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"], r)
+                request = {
+                    "model": served,
+                    "temperature": temperature,
+                    "seed": None if seed is None else seed + r,
+                    "max_tokens": max_tokens,
+                }
+                jobs.append(Job(key, cond, item, messages, sha, request, scale))
+    return jobs, evaluate
+
+
+def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarray]:
+    """Which jobs the store has answered (bool array) and their store keys (int64 array).
+
+    Answers asked with another prompt, model, temperature or max_tokens are refused.
+
+    One query of the store's done keys and prompt hashes (compact int arrays), matched
+    to the jobs' packed keys: a store of millions of answers resumes in seconds.
+    """
+    with store.transaction():
+        keys = np.fromiter((_packed(store, j) for j in jobs), np.int64, count=len(jobs))
+    done_keys, done_prompts = store.done_keys()
+    if not len(done_keys):
+        return np.zeros(len(jobs), bool), keys
+    pos = np.searchsorted(done_keys, keys).clip(max=len(done_keys) - 1)
+    done = done_keys[pos] == keys
+    prompts = np.fromiter((prompt_int(j.sha) for j in jobs), np.int64, count=len(jobs))
+    changed = np.flatnonzero(done & (done_prompts[pos] != prompts))
+    if len(changed):
+        shown = ", ".join(str(dict(zip(KEY_FIELDS, jobs[i].key, strict=True))) for i in changed[:3])
+        raise VatInputError(
+            f"{len(changed)} judgment(s) in {store.path} were collected with a different "
+            f"prompt, model, temperature or max_tokens (e.g. {shown}); resuming would mix "
+            "two protocols. Write to a new --out file, or give the condition a new name"
+        )
+    return done, keys
+
+
+def _packed(store: JudgmentStore, job: Job) -> int:
+    """The store key of a job (its condition and item added to the store if new)."""
+    model, name, scenario, micro_value, polarity, repeat = job.key
+    c = job.condition
+    cond = store.condition_id(model, name, c.strategy, c.target, c.direction)
+    return pack_key(
+        cond, store.item_id(scenario, micro_value, polarity, job.item.get("value")), repeat
+    )
+
+
+def rate(result: ChatResult, scale: tuple[int, int]) -> tuple[float | None, str]:
+    """(rating, status) of a request's result: ``ok``, ``unparsed`` (no rating) or ``error``.
+
+    Example:
+        >>> rate(ChatResult(text="Rating: 4"), (1, 5)), rate(ChatResult(None, error="x"), (1, 5))
+        ((4.0, 'ok'), (None, 'error'))
+    """
+    rating = parse_rating(result.text, scale) if result.ok else None
+    return rating, "error" if not result.ok else ("ok" if rating is not None else "unparsed")
