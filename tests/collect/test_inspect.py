@@ -14,6 +14,7 @@ from pathlib import Path
 
 import inspect_ai  # a dev dependency (the `inspect` extra)
 import numpy as np
+import pandas as pd
 import pytest
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
@@ -272,3 +273,22 @@ def test_inspect_finds_the_task_by_name_through_the_entry_point(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["vatjax/vat_task", "success", "[4.0,", "4.0]"]
+
+
+@SLOW
+def test_collect_from_inspect_writes_the_table_and_refuses_another_task(run, other_log, tmp_path):
+    from typer.testing import CliRunner
+
+    from vatjax.cli import app
+
+    _, logs_dir = run
+    out = tmp_path / "judgments.csv"
+    result = CliRunner().invoke(
+        app, ["collect", "--from-inspect", str(logs_dir), "--table", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert len(table) == len(vatjax.load_inspect_log(logs_dir))
+    assert "judgments" in result.stdout and str(out) in result.stdout.replace("\n", "")
+    bad = CliRunner().invoke(app, ["collect", "--from-inspect", other_log.location])
+    assert bad.exit_code == 2 and "arithmetic" in bad.stderr and "Traceback" not in bad.output

@@ -81,6 +81,11 @@ _EXAMPLES_HELP = "Item file for few-shot examples (default: hold out scenarios).
 _TABLE_HELP = "Also write the long judgments table (.csv, .parquet, .jsonl)."
 _FSYNC_HELP = "fsync each answer (survives a power cut, not only a crash)."
 _OUT_HELP = "The judgment store (*.sqlite); an existing one is resumed."
+_FROM_INSPECT_HELP = (
+    "Read the Inspect AI logs (a log file or folder) of `inspect eval vatjax/vat_task` "
+    "instead of asking an endpoint, and write the judgments table (--table, default "
+    "judgments.parquet)."
+)
 _BATCH_OUT_HELP = (
     "Write OpenAI Batch API request files instead of asking an endpoint: FILE, then "
     "FILE-002, ... (50,000 requests or 200 MB each), for the judgments not yet in --out."
@@ -246,14 +251,20 @@ def collect_command(
         list[Path] | None,
         typer.Option(help=_BATCH_RESULTS_HELP, show_default=False, metavar="FILE"),
     ] = None,
+    from_inspect: Annotated[
+        Path | None, typer.Option("--from-inspect", help=_FROM_INSPECT_HELP, metavar="LOG")
+    ] = None,
 ) -> None:
     """Judge every item under every condition with an LLM endpoint; resumable.
 
     Exit 0: all answered; 1: some requests failed (rerun to retry them); 2: bad input or
     an endpoint that refuses every request (unreachable, bad key, unknown model), said on
     the first line; 130: interrupted. With --batch-out: write Batch API request files
-    instead of asking an endpoint; with --batch-results: store a batch's output files.
+    instead of asking an endpoint; with --batch-results: store a batch's output files;
+    with --from-inspect: turn Inspect AI logs of vatjax/vat_task into the judgments table.
     """
+    if from_inspect is not None:
+        return _from_inspect(from_inspect, table, model)
     _check_arguments(out, items, model, endpoint, batch_out, api_key_env, bool(batch_results))
     if batch_results:
         return _ingest(items, batch_results, out, api_key_env, fsync)
@@ -272,6 +283,18 @@ def collect_command(
     _print_summary(summary, endpoint, out, table)
     if summary.errors:
         raise typer.Exit(1)
+
+
+def _from_inspect(logs: Path, table: Path | None, model: str | None) -> None:
+    """The judgments table of Inspect AI logs (``inspect eval vatjax/vat_task``)."""
+    from vatjax.collect.inspect_log import load_inspect_log
+    from vatjax.data import write_table
+
+    judged = load_inspect_log(logs, model=model or None)
+    dest = write_table(judged, table or Path("judgments.parquet"))
+    missing = int(judged["rating"].isna().sum())
+    Console().print(f"{len(judged):,} judgments ({missing:,} without a rating) from {logs} "
+                    f"written to {dest}", highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _print_batch(sent) -> None:

@@ -43,9 +43,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "vatjax's Inspect task needs Inspect AI: pip install 'vatjax[inspect]'"
     ) from exc
 
-from vatjax.collect.collector import plan
 from vatjax.collect.inspect_log import TASK_NAME
 from vatjax.collect.items import demo_items_path
+from vatjax.collect.planning import plan
 from vatjax.collect.prompts import JUDGE_TEMPLATE, parse_rating
 
 __all__ = ["TASK_NAME", "judge", "vat_rating", "vat_task"]
@@ -105,7 +105,17 @@ def vat_rating(low: int = 1, high: int = 5):
     return score
 
 
-@task(name=TASK_NAME)
+def _registered_name() -> str:
+    """The name to register: Inspect prefixes ``vatjax/`` itself when it sees vatjax as an
+    installed package, but not when the project's own ``vatjax.egg-info`` shadows the
+    install (an editable install run from the repository root); then the name is given in
+    full, so ``inspect eval vatjax/vat_task`` finds the task either way."""
+    from inspect_ai._util.package import get_installed_package_name  # no public equivalent
+
+    return TASK_NAME if get_installed_package_name(_registered_name) else f"vatjax/{TASK_NAME}"
+
+
+@task(name=_registered_name())
 def vat_task(
     items: str | pd.DataFrame | None = None,
     conditions: str | Sequence[str] = "pre",
