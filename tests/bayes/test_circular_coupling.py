@@ -18,7 +18,7 @@ from vatjax.core.shift_model import circumplex_coupling
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import SCHWARTZ
 
-RHO = 0.6  # the simulated circular coupling strength
+RHO = 0.6  # the simulated circular coupling strength (c, with w = (1, 0))
 
 
 def test_omega_is_a_correlation_matrix_for_random_parameters():
@@ -69,6 +69,7 @@ def test_the_preset_and_its_checks(tmp_path):
     assert "not available with likelihood = 'mvn-marginal'" in text
 
 
+@pytest.mark.slow  # the model's compilation: about 15 s on 2 busy cores
 def test_a_prior_draw_gives_a_circular_omega_with_the_taxonomy_angles():
     study = vatjax.simulate_study(seed=5, n_models=1, n_scenarios=4, targets=[("Power", -1)],
                                   strategies=["prompt"], effects=1.0, coupling=0.5)  # fmt: skip
@@ -120,9 +121,10 @@ def test_the_circular_fit_recovers_the_coupling_strength(compared):
     assert list(post["harmonic"].values) == [1, 2]
     c = post["coupling_strength"].values.ravel()
     low, high = np.quantile(c, [0.05, 0.95])
-    assert 0.25 < low < RHO < high  # the circle's strength, clearly away from no coupling
-    # the truth is the first harmonic only
-    assert float(post["coupling_weight"].sel(harmonic=1).mean()) > 0.7
+    # the circle's strength, clearly away from no coupling (on this seed: 0.32 < 0.63 < 0.84)
+    assert 0.2 < low < RHO < high
+    # the truth is the first harmonic only (posterior mean weight 0.84 on this seed)
+    assert float(post["coupling_weight"].sel(harmonic=1).mean()) > 0.6
     omega = fits["ordinal-circular"]["vat"]["coupling"].values
     np.testing.assert_allclose(np.diagonal(omega, axis1=-2, axis2=-1), 1.0, atol=1e-5)
 

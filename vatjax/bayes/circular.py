@@ -10,7 +10,7 @@ Example:
     >>> import numpy as np
     >>> theta = np.arange(4) * np.pi / 2
     >>> omega = circular_coupling(0.5, np.array([1.0, 0.0]), theta)
-    >>> np.round(np.asarray(omega[0]), 3).tolist()
+    >>> (np.round(np.asarray(omega[0]), 3) + 0.0).tolist()
     [1.0, 0.0, -0.5, 0.0]
 """
 
@@ -56,8 +56,8 @@ def value_angles(judgments: xr.Dataset, values: list[str]) -> np.ndarray:
     Example:
         >>> from types import SimpleNamespace
         >>> a = value_angles(SimpleNamespace(attrs={}), ["Power", "Benevolence"])
-        >>> np.round(a / np.pi, 3).tolist()
-        [1.4, 0.4]
+        >>> np.round(a.astype(float) / np.pi, 3).tolist()
+        [0.8, 1.6]
     """
     tax = taxonomy_of(judgments)
     return np.asarray([tax.angles[tax.values.index(v)] for v in values], np.float32)

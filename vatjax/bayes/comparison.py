@@ -43,7 +43,8 @@ def compare_presets(
     Example:
         >>> import vatjax
         >>> study = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=40,
-        ...     targets=[("Power", -1)], strategies=["prompt"], coupling=0.5, focus=0.0)
+        ...     targets=[("Power", -1)], strategies=["prompt"], effects=1.0, coupling=0.5,
+        ...     focus=0.0)
         >>> table, fits = compare_presets(vatjax.load_judgments(study.table),
         ...     chains=2, draws=200, warmup=200, progress=False)  # doctest: +SKIP
         >>> table.loc["ordinal-circular", ["elpd_diff", "dse"]]  # doctest: +SKIP
