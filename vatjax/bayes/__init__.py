@@ -11,7 +11,7 @@ modules: ``data`` (:func:`~vatjax.bayes.data.prepare`), ``model``
 Example:
     >>> from vatjax.bayes import available_presets
     >>> available_presets()
-    ['gaussian', 'mvn-marginal', 'ordinal-indep', 'ordinal-lkj']
+    ['gaussian', 'mvn-marginal', 'ordinal-circular', 'ordinal-indep', 'ordinal-lkj']
 """
 
 import sys
@@ -23,6 +23,7 @@ _EXPORTS = {
     "ConvergenceWarning": "vatjax.bayes.diagnostics",
     "check": "vatjax.bayes.diagnostics",
     "compare": "vatjax.bayes.diagnostics",
+    "compare_presets": "vatjax.bayes.comparison",
     "loo": "vatjax.bayes.diagnostics",
     "summary": "vatjax.bayes.diagnostics",
     "Preset": "vatjax.bayes.presets",

@@ -15,6 +15,7 @@ from numpyro.infer import SVI, Trace_ELBO, init_to_uniform
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 
 from vatjax.bayes._fit_marginal import fit_data, preset_for
+from vatjax.bayes.circular import value_angles
 from vatjax.bayes.data import prepare
 from vatjax.bayes.diagnostics import check
 from vatjax.bayes.model import (
@@ -146,7 +147,8 @@ def _model_of(judgments: xr.Dataset, preset: Preset, selection: dict) -> tuple:
     """The fit's data, whether its shift means are pooled, its NumPyro model and arrays."""
     data = prepare(judgments, **selection)
     pooled = preset.shift_mean_pooling == "hierarchical" and data.poolable
-    return data, pooled, build_model(preset, data.sizes, pooled=pooled), model_arrays(data, preset)
+    d = model_arrays(data, preset, value_angles(judgments, data.values))
+    return data, pooled, build_model(preset, data.sizes, pooled=pooled), d
 
 
 def _sample(numpyro_model, d: dict, s: dict, preset: Preset, key, progress: bool) -> tuple:
@@ -163,10 +165,14 @@ def _check_predictive_draws(predictive_draws) -> None:
         )
 
 
-def _posterior_tree(numpyro_model, d: dict, data, samples, stats, depth, keep_latent: bool):
+def _posterior_tree(numpyro_model, d: dict, data, samples, stats, depth, keep_latent: bool,
+                    harmonics: int):  # fmt: skip
     """The DataTree of the draws (posterior, and sample_stats for NUTS), dims from the plates."""
     kept = {k: v for k, v in samples.items() if keep_latent or k not in PER_SCENARIO_SITES}
-    coords = data.coords() | {"slot": np.arange(data.sizes["slot"])}
+    coords = data.coords() | {
+        "slot": np.arange(data.sizes["slot"]),
+        "harmonic": np.arange(1, harmonics + 1),
+    }
     with numpyro_promotion():
         dims = infer_dims(numpyro_model, (d,))
     dims |= {k: [*dims.get(k, []), *v] for k, v in EVENT_DIMS.items() if k in kept}
@@ -270,7 +276,9 @@ def fit(
         samples, d, data, preset, include_diagonal=include_diagonal, eps=eps
     )
     vat_time = time.perf_counter() - start - sampling_time
-    tree = _posterior_tree(numpyro_model, d, data, samples, stats, depth, keep_latent)
+    tree = _posterior_tree(
+        numpyro_model, d, data, samples, stats, depth, keep_latent, preset.harmonics
+    )
     tree["log_likelihood"] = _log_likelihood(loglik, data, preset, vat)
     tree["observed_data"] = observed(data)
     if predictive_draws:

@@ -33,7 +33,8 @@ __all__ = ["ConvergenceWarning", "check", "compare", "loo", "summary"]
 RHAT_MAX = 1.01
 ESS_MIN = 400
 # posterior parameters checked with the VAT quantities (where the model has them)
-KEY_PARAMETERS = ("shift_mean", "shift_sd", "coupling", "cutpoints", "item_sd", "rating_sd")
+KEY_PARAMETERS = ("shift_mean", "shift_sd", "coupling", "coupling_strength", "cutpoints",
+                  "item_sd", "rating_sd")  # fmt: skip
 
 
 class ConvergenceWarning(UserWarning):

@@ -19,6 +19,7 @@ import numpyro
 import numpyro.distributions as dist
 from jax import random
 
+from vatjax.bayes.circular import chol_of, sample_circular
 from vatjax.bayes.data import BayesData
 from vatjax.bayes.likelihood import (
     LKJCholesky,
@@ -37,9 +38,17 @@ EVENT_DIMS = {"coupling": ["value", "value2"], "cutpoints": ["cutpoint"]}
 DETERMINISTIC_SITES = ("coupling", "cutpoints")
 
 
-def model_arrays(data: BayesData, preset: Preset) -> dict[str, jnp.ndarray]:
-    """The arrays a model reads (traced, so large data are not baked into the program)."""
+def model_arrays(
+    data: BayesData, preset: Preset, angles: np.ndarray | None = None
+) -> dict[str, jnp.ndarray]:
+    """The arrays a model reads (traced, so large data are not baked into the program);
+    ``angles`` (one per value, :func:`~vatjax.bayes.circular.value_angles`) are needed by
+    the circular coupling only (default: equally spaced)."""
     out = {"group_index": jnp.asarray(data.group_index)}
+    if preset.coupling == "circular":
+        v = len(data.values)
+        default = 2 * np.pi * np.arange(v) / v
+        out["value_angle"] = jnp.asarray(default if angles is None else angles, jnp.float32)
     if preset.likelihood == "ordinal":
         out |= {
             "rating": jnp.asarray(data.rating),
@@ -100,6 +109,8 @@ def derive(raw: dict, d: dict, preset: Preset, sizes: dict[str, int]) -> dict:
     z = raw["shift_z"]
     if preset.coupling == "lkj" and v > 1:
         chol = raw["coupling_chol"].reshape(*lead, v, v)
+    elif preset.coupling == "circular" and v > 1:
+        chol = chol_of(raw, d, lead, preset.harmonics)
     else:
         chol = jnp.broadcast_to(jnp.eye(v, dtype=z.dtype), (*lead, v, v))
     shift = shift_mean[:, :, None, :] + sd * jnp.einsum("...vw,...sw->...sv", chol, z)
@@ -261,11 +272,15 @@ def _sample_shift_means(s: _Sites, group_index: jnp.ndarray, pooled: bool) -> No
             s.sample("shift_mean", dist.Normal(0.0, s.pr["shift_mean_sd"]))
 
 
-def _sample_shift_covariance(s: _Sites, cov: tuple[str, ...], lkj: bool) -> None:
-    """Shift sd per value and, with an LKJ coupling, the Cholesky factor of Omega."""
+def _sample_shift_covariance(s: _Sites, cov: tuple[str, ...], preset: Preset) -> None:
+    """Shift sd per value and the coupling's parameters: the Cholesky factor of Omega
+    (LKJ), or the circle's strength and harmonic weights (circular)."""
     with s.plates(*cov, "value"):
         s.sample("shift_sd", dist.HalfNormal(s.pr["shift_sd"]))
-    if not lkj:
+    if s.sizes["value"] < 2 or preset.coupling == "independent":
+        return
+    if preset.coupling == "circular":
+        sample_circular(s, cov, preset.harmonics)
         return
     concentration = s.pr["lkj_concentration"]
     if s.pr.get("lkj_concentration_log_sd", 0.0) > 0:
@@ -361,13 +376,12 @@ def build_model(preset: Preset, sizes: dict[str, int], *, pooled: bool | None = 
     if pooled is None:
         pooled = preset.shift_mean_pooling == "hierarchical"
     cov = _cov_dims(preset)
-    lkj = preset.coupling == "lkj" and sizes["value"] > 1
 
     def model(d: dict, observe: bool = True) -> None:
         s = _Sites(sizes, preset.priors)
         _sample_states(s)
         _sample_shift_means(s, d["group_index"], pooled)
-        _sample_shift_covariance(s, cov, lkj)
+        _sample_shift_covariance(s, cov, preset)
         with s.plates("model", "intervention", "scenario", "value"):
             s.sample("shift_z", dist.Normal(0.0, 1.0))
         if preset.likelihood == "ordinal":

@@ -32,7 +32,7 @@ models' cost grows with the ratings (models/README.md, "Which preset at which si
 
 _CHOICES = {
     "likelihood": ("ordinal", "normal", "mvn-marginal"),
-    "coupling": ("lkj", "independent"),
+    "coupling": ("lkj", "independent", "circular"),
     "coupling_scope": ("intervention", "model-intervention"),
     "shift_mean_pooling": ("none", "hierarchical"),
 }
@@ -48,6 +48,11 @@ _PRIORS_FOR = {
     ),
     ("likelihood", "normal"): ("profile_sd", "scenario_sd", "rating_sd"),
     ("coupling", "lkj"): ("lkj_concentration",),
+    ("coupling", "circular"): (
+        "coupling_strength_a",
+        "coupling_strength_b",
+        "coupling_weight_concentration",
+    ),
     ("shift_mean_pooling", "hierarchical"): ("shift_mean_pool_sd",),
 }
 # optional priors: given and > 0, the LKJ concentration is learned (log-normal around
@@ -63,7 +68,9 @@ _SAMPLER = {
     "max_tree_depth": int,
 }
 _SVI = {"guide": str, "rank": int, "steps": int, "learning_rate": float}
-_TOP = {"name", "description", "extends", "priors", "sampler", "svi", *_CHOICES}
+_TOP = {"name", "description", "extends", "harmonics", "priors", "sampler", "svi", *_CHOICES}
+HARMONICS = 2
+"""Harmonics K of the circular coupling when a preset gives no ``harmonics``."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,15 @@ class Preset:
     sampler: dict[str, Any]
     svi: dict[str, Any]
     source: str = field(default="", compare=False)
+    harmonics: int = HARMONICS  # K of the circular coupling (coupling = "circular")
 
     def to_toml(self) -> str:
         """The preset as TOML text (stored with every fit, so a fit records its model)."""
         lines = [
             f"{k} = {_toml_value(getattr(self, k))}" for k in ("name", "description", *_CHOICES)
         ]
+        if self.coupling == "circular":
+            lines.append(f"harmonics = {self.harmonics}")
         for table in ("priors", "sampler", "svi"):
             lines.append(f"\n[{table}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in getattr(self, table).items()]
@@ -186,6 +196,7 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
         problems.append(f"sampler.method = {sampler.get('method')!r}: choose 'nuts' or 'svi'")
     if svi.get("guide") not in ("lowrank", "normal"):
         problems.append(f"svi.guide = {svi.get('guide')!r}: choose 'lowrank' or 'normal'")
+    problems += _circular_problems(spec)
     if problems:
         raise VatInputError(f"{len(problems)} problem(s) in the preset {source}", problems)
     return Preset(
@@ -197,7 +208,22 @@ def load_preset(name_or_path: str | Path | Preset = DEFAULT_PRESET) -> Preset:
         sampler=sampler,
         svi=svi,
         source=source,
+        harmonics=spec.get("harmonics", HARMONICS),
     )
+
+
+def _circular_problems(spec: dict) -> list[str]:
+    """The circular coupling's own checks: K a whole number >= 1, a latent-state model."""
+    problems = []
+    k = spec.get("harmonics", HARMONICS)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        problems.append(f"harmonics = {k!r} must be a whole number >= 1")
+    if spec.get("coupling") == "circular" and spec.get("likelihood") == "mvn-marginal":
+        problems.append(
+            "coupling = 'circular' is not available with likelihood = 'mvn-marginal'; "
+            "use 'ordinal' (the ordinal-circular preset) or 'normal'"
+        )
+    return problems
 
 
 def default_preset(n_ratings: int) -> str:
