@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_presets_ship_and_load():
-    assert available_presets() == ["gaussian", "mvn-marginal", "ordinal-indep", "ordinal-lkj"]
+    assert available_presets() == [
+        "gaussian", "mvn-marginal", "ordinal-circular", "ordinal-indep", "ordinal-lkj"
+    ]
     lkj = load_preset()  # the default
     assert (lkj.name, lkj.likelihood, lkj.coupling) == ("ordinal-lkj", "ordinal", "lkj")
     assert lkj.sampler == {

@@ -12,13 +12,14 @@ compare, no repeated judgments) is skipped with a note, and the rest goes on.
 Example:
     >>> import tempfile, vatjax
     >>> from vatjax.cli.common import Stages
+    >>> from vatjax.data import write_table
     >>> folder = tempfile.mkdtemp()
     >>> table = vatjax.simulate_study(seed=0, n_models=1, n_scenarios=12).table
-    >>> path = vatjax.write_table(table, folder + "/judgments.csv")
+    >>> path = write_table(table, folder + "/judgments.csv")
     >>> done = run_analysis(path, folder, Analysis(n_resamples=50, n_permutations=20,
     ...                     power=False, fit=False), stages=Stages(quiet=True))
     >>> sorted(p.name for p in done.paths.values())[:3]
-    ['bootstrap.nc', 'compare.nc', 'noise_floor.nc']
+    ['bootstrap.nc', 'circumplex.nc', 'compare.nc']
 """
 
 from __future__ import annotations

@@ -81,6 +81,9 @@ _EXAMPLES_HELP = "Item file for few-shot examples (default: hold out scenarios).
 _TABLE_HELP = "Also write the long judgments table (.csv, .parquet, .jsonl)."
 _FSYNC_HELP = "fsync each answer (survives a power cut, not only a crash)."
 _OUT_HELP = "The judgment store (*.sqlite); an existing one is resumed."
+_KEY_HELP = "Environment variable holding the API key (may be unset)."
+_HOLDOUT_HELP = "Share of scenarios held out for few-shot examples."
+_FIELD_HELP = "Name an item column: THEIR_COLUMN=ITEM_FIELD (repeatable)."
 _FROM_INSPECT_HELP = (
     "Read the Inspect AI logs (a log file or folder) of `inspect eval vatjax/vat_task` "
     "instead of asking an endpoint, and write the judgments table (--table, default "
@@ -189,14 +192,13 @@ def _print_summary(summary: CollectSummary, endpoint: str, out: Path, table: Pat
     console.print(str(summary), highlight=False, soft_wrap=True)
     console.print(f"endpoint: {safe_url(endpoint)}", highlight=False)
     if summary.out is not None and summary.out != out:
-        console.print(
-            f"{out} was migrated into {summary.out} (and left unchanged)", highlight=False
-        )
+        console.print(f"{out} was migrated into {summary.out} (and left unchanged)",
+                      highlight=False, soft_wrap=True)  # fmt: skip
     if table is not None:
         from vatjax.data import write_table
 
         write_table(store_to_table(summary.out or out), table)
-        console.print(f"judgments table written to {table}", highlight=False)
+        console.print(f"judgments table written to {table}", highlight=False, soft_wrap=True)
 
 
 def collect_command(
@@ -223,17 +225,10 @@ def collect_command(
     timeout: Annotated[float, typer.Option(help="Seconds per attempt.")] = 60.0,
     max_retries: Annotated[int, typer.Option(help=_RETRIES_HELP)] = 5,
     backoff: Annotated[float, typer.Option(help="Base backoff delay in seconds.")] = 0.5,
-    api_key_env: Annotated[
-        str, typer.Option(help="Environment variable holding the API key (may be unset).")
-    ] = "OPENAI_API_KEY",
+    api_key_env: Annotated[str, typer.Option(help=_KEY_HELP)] = "OPENAI_API_KEY",
     examples: Annotated[Path | None, typer.Option(help=_EXAMPLES_HELP)] = None,
-    holdout: Annotated[
-        float, typer.Option(help="Share of scenarios held out for few-shot examples.")
-    ] = 0.3,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(help="Name an item column: THEIR_COLUMN=ITEM_FIELD (repeatable)."),
-    ] = None,
+    holdout: Annotated[float, typer.Option(help=_HOLDOUT_HELP)] = 0.3,
+    field: Annotated[list[str] | None, typer.Option(help=_FIELD_HELP)] = None,
     judge_template: Annotated[
         Path | None,
         typer.Option(help="File with the judge prompt template (str.format fields)."),

@@ -97,6 +97,7 @@ h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #ccc}
 table.t{border-collapse:collapse;font-size:12px;margin:.5em 0}
 table.t td,table.t th{padding:2px 5px;border-bottom:1px solid #ddd;text-align:right;
 vertical-align:top}table.t th{background:#f3f3f3}table.t .l{text-align:left}
+table.t td.l{overflow-wrap:anywhere}
 .nw{white-space:nowrap}dl.defs{font-size:14px}dl.defs dt{font-weight:600;float:left;
 margin-right:.4em}dl.defs dd{margin:0 0 .3em 0}img{max-width:100%;height:auto}
 figure{margin:1em 0}figcaption{font-size:13px;color:#555}a.dl{font-weight:600}

@@ -25,26 +25,51 @@ __all__ = ["DEFINITIONS", "settings_notes", "summary_section", "vat_table_sectio
 _LISTED = 6  # cells named in a summary line; the rest are counted
 
 DEFINITIONS = (
-    ("phi", "a rating moved to [-1, 1]: (r - midpoint) / half-range, signed + where the "
-     "action expresses the value and - where it violates it; value scores are means of phi."),
-    ("Gain", "the mean shift of the target value's score after the intervention, oriented "
-     "so that positive is the intended direction (phi scale)."),
+    (
+        "phi",
+        "a rating moved to [-1, 1]: (r - midpoint) / half-range, signed + where the "
+        "action expresses the value and - where it violates it; value scores are means of phi.",
+    ),
+    (
+        "Gain",
+        "the mean shift of the target value's score after the intervention, oriented "
+        "so that positive is the intended direction (phi scale).",
+    ),
     ("Coupling R", "the Spearman correlation, across samples, of two values' shifts."),
-    ("VAT(u)", "the norm of value u's row of R (diagonal left out): how much u moved along "
-     "with the others."),
-    ("nVAT (raw)", "the paper's tax: the norm of R over sqrt(V). Sampling noise adds to it "
-     "(about sqrt((V-1)/(n-1)) with nothing coupled), so it is biased up at small n."),
-    ("nVAT debiased", "the observed-scale tax: raw nVAT less its exact sampling noise, "
-     "clipped at 0; its interval bounds the tax an infinite sample from the same judge "
-     "would show. The Bayesian fit estimates a third figure, the noise-free tax."),
-    ("centralization", "the Gini coefficient of VAT(u): 0 when every value pays the same "
-     "tax, near 1 when one value carries it all."),
-    ("noise floor", "the 95% quantile of raw nVAT when the values are shuffled across "
-     "samples (no coupling); p is the share of shuffles at least as large. A cell is above "
-     "the floor when its raw nVAT exceeds it (equivalently its debiased nVAT exceeds the "
-     "floor moved to the debiased scale)."),
-    ("NaN", "not computable: a gain interval needs resamples, GND needs |Gain| >= eps, and "
-     "a tax interval needs enough complete resamples (the cell's note says which)."),
+    (
+        "VAT(u)",
+        "the norm of value u's row of R (diagonal left out): how much u moved along "
+        "with the others.",
+    ),
+    (
+        "nVAT (raw)",
+        "the paper's tax: the norm of R over sqrt(V). Sampling noise adds to it "
+        "(about sqrt((V-1)/(n-1)) with nothing coupled), so it is biased up at small n.",
+    ),
+    (
+        "nVAT debiased",
+        "the observed-scale tax: raw nVAT less its sampling noise (exact "
+        "with nothing coupled, to first order otherwise), "
+        "clipped at 0; its interval bounds the tax an infinite sample from the same judge "
+        "would show. The Bayesian fit estimates a third figure, the noise-free tax.",
+    ),
+    (
+        "centralization",
+        "the Gini coefficient of VAT(u): 0 when every value pays the same "
+        "tax, near 1 when one value carries it all.",
+    ),
+    (
+        "noise floor",
+        "the 95% quantile of raw nVAT when the values are shuffled across "
+        "samples (no coupling); p is the share of shuffles at least as large. A cell is above "
+        "the floor when its raw nVAT exceeds it (equivalently its debiased nVAT exceeds the "
+        "floor moved to the debiased scale).",
+    ),
+    (
+        "NaN",
+        "not computable: a gain interval needs resamples, GND needs |Gain| >= eps, and "
+        "a tax interval needs enough complete resamples (the cell's note says which).",
+    ),
 )
 """Every term the report uses, defined once, where the report opens."""
 
@@ -124,11 +149,14 @@ def _gain_line(table: pd.DataFrame) -> str:
                  if len(hit) else "")  # fmt: skip
         if len(away):
             line += ". Moved away from the target (interval below 0): " + _listed(
-                away, lambda r: f"{_cell(r)} ({_interval(r, 'gain', 'gain')})")
+                away, lambda r: f"{_cell(r)} ({_interval(r, 'gain', 'gain')})"
+            )
         return line + "."
     pos = table[table["gain"] > 0]
-    return (f"Gain > 0 in {len(pos)} of {len(table)} cells (no intervals: no "
-            f"{RESULT_FILES['bootstrap']}; run `--bootstrap N` to know which gains are real).")
+    return (
+        f"Gain > 0 in {len(pos)} of {len(table)} cells (no intervals: no "
+        f"{RESULT_FILES['bootstrap']}; run `--bootstrap N` to know which gains are real)."
+    )
 
 
 def _frontier_line(table: pd.DataFrame) -> str:

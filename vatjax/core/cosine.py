@@ -13,7 +13,7 @@ Example:
     >>> iu, ju = np.triu_indices(6, 1)
     >>> r = 0.1 + 0.5 * np.cos(theta[iu] - theta[ju])
     >>> coef, r2 = cosine_fit(r, theta[iu] - theta[ju], 2)
-    >>> np.round(coef, 3).tolist(), round(float(r2), 3)
+    >>> [round(float(b), 3) for b in coef], round(float(r2), 3)
     ([0.1, 0.5, 0.0], 1.0)
 """
 
