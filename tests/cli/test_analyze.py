@@ -101,7 +101,8 @@ def test_a_single_intervention_skips_the_comparisons_with_the_reason(own_table, 
     assert not (tmp_path / "r" / "compare.nc").exists()
 
 
-def _study_table():
+@pytest.fixture(scope="module")
+def study_table():
     s = vatjax.simulate_study(seed=0, n_models=2, n_scenarios=30)
     delta = vatjax.shifts(vatjax.load_judgments(s.table))
     boot = vatjax.bootstrap(delta, n_resamples=30, quiet=True)
@@ -110,8 +111,8 @@ def _study_table():
 
 
 @pytest.mark.parametrize("width", [80, 100, 120])
-def test_the_terminal_table_fits_the_width_and_names_stay_whole(width):
-    table = _study_table().assign(model=lambda t: t["model"].str.replace("model", "acme-llm"))
+def test_the_terminal_table_fits_the_width_and_names_stay_whole(study_table, width):
+    table = study_table.assign(model=lambda t: t["model"].str.replace("model", "acme-llm"))
     buffer = io.StringIO()
     print_table(vat_view(table), "VAT", out=Console(file=buffer, width=width))
     text = buffer.getvalue()
@@ -123,8 +124,8 @@ def test_the_terminal_table_fits_the_width_and_names_stay_whole(width):
     assert "more column(s)" in text and "--wide" in text
 
 
-def test_wide_prints_every_column():
-    table = _study_table()
+def test_wide_prints_every_column(study_table):
+    table = study_table
     buffer = io.StringIO()
     print_table(table, "VAT", wide=True, out=Console(file=buffer, width=100))
     header = buffer.getvalue()

@@ -29,7 +29,7 @@ from vatjax.cli.common import Stages, check_folder
 from vatjax.cli.results import RESULT_FILES
 from vatjax.data import save, simulate_study, write_table
 
-__all__ = ["FIT_MODEL", "TRUTH_DRAWS", "DemoResult", "run_demo"]
+__all__ = ["FIT_MODEL", "TRUTH_DRAWS_PER_SAMPLE", "DemoResult", "run_demo"]
 
 
 class DemoResult(NamedTuple):
@@ -39,9 +39,10 @@ class DemoResult(NamedTuple):
     table: pd.DataFrame
 
 
-TRUTH_DRAWS = 100_000
-"""Fresh samples behind the demo's Monte Carlo truth: its own sd is then a third of a
-9,002-sample posterior's (with the simulator's default 10,000, about the same size)."""
+TRUTH_DRAWS_PER_SAMPLE, MIN_TRUTH_DRAWS = 11, 10_000
+"""Fresh samples behind the demo's Monte Carlo truth, per sample of the study (at least
+10,000): its own sd is then about a third of the posterior's at any study size (99,022
+draws at the paper's 9,002 samples)."""
 
 
 def run_demo(
@@ -77,7 +78,8 @@ def run_demo(
     what = f"simulated the default study ({n_models} models, {n_scenarios:,} scenarios)"
     with stages(what, name="simulate"):
         study = simulate_study(seed=seed, n_models=n_models, n_scenarios=n_scenarios,
-                               n_truth_draws=TRUTH_DRAWS)  # fmt: skip
+                               n_truth_draws=max(MIN_TRUTH_DRAWS,
+                                                 TRUTH_DRAWS_PER_SAMPLE * n_scenarios))  # fmt: skip
         judgments = write_table(study.table, out / RESULT_FILES["judgments"])
         truth = save(study.truth, out / RESULT_FILES["truth"])
     settings = Analysis(n_resamples=n_resamples, n_permutations=n_permutations, fit=fit,
