@@ -12,6 +12,20 @@ os.environ.setdefault("JAX_NUMPY_DTYPE_PROMOTION", "strict")
 
 import pytest
 
+SLOW_FILES_FIRST = (
+    "test_bayes_recovery.py", "test_notebooks.py", "test_docstrings.py", "test_report.py",
+    "test_cli.py", "test_bayes_marginal.py", "test_circular_coupling.py", "test_bayes_fit.py",
+    "test_report_browser.py", "test_demo_paper.py", "test_fuzz.py", "test_resample.py",
+)  # fmt: skip
+"""Files that take a minute or more, run first (the rest in collection order), so that no
+test worker is left alone with a long file at the end (xdist gives whole files out in
+order)."""
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: k for k, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):

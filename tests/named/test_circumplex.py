@@ -155,3 +155,16 @@ def test_the_cosine_fit_recovers_the_simulators_structure_within_90pct_intervals
     lo, hi = reps.quantile(0.05, dim="resample"), reps.quantile(0.95, dim="resample")
     covered = ((lo <= truth) & (truth <= hi)).mean(("model", "intervention"))
     assert (covered >= 0.85).all(), covered.values
+
+
+def test_ci_per_posterior_draw_keeps_the_draw_dims(small):
+    """On draws (chain, draw, ...) CI gets a posterior: one CI per draw, dims kept."""
+    point = vatjax.vat(small)["coupling"]
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.02, (2, 5, *point.shape))
+    noise = (noise + np.swapaxes(noise, -1, -2)) / 2 * (1 - np.eye(point.sizes["value"]))
+    draws = point.expand_dims(chain=2, draw=5) + noise
+    res = circumplex(draws, n_permutations=0)
+    assert res["ci"].dims == ("chain", "draw", "model", "intervention")
+    one = circumplex(draws.isel(chain=1, draw=3), n_permutations=0)["ci"]
+    xr.testing.assert_allclose(res["ci"].isel(chain=1, draw=3), one)

@@ -272,13 +272,11 @@ def fit(
     start = time.perf_counter()
     samples, stats, depth, losses = _sample(numpyro_model, d, s, preset, key_fit, progress)
     sampling_time = time.perf_counter() - start
-    vat, loglik = draw_quantities(
-        samples, d, data, preset, include_diagonal=include_diagonal, eps=eps
-    )
+    vat, loglik = draw_quantities(samples, d, data, preset, include_diagonal=include_diagonal,
+                                  eps=eps)  # fmt: skip
     vat_time = time.perf_counter() - start - sampling_time
-    tree = _posterior_tree(
-        numpyro_model, d, data, samples, stats, depth, keep_latent, preset.harmonics
-    )
+    tree = _posterior_tree(numpyro_model, d, data, samples, stats, depth, keep_latent,
+                           preset.harmonics)  # fmt: skip
     tree["log_likelihood"] = _log_likelihood(loglik, data, preset, vat)
     tree["observed_data"] = observed(data)
     if predictive_draws:

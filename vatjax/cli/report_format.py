@@ -43,10 +43,12 @@ def interval_column(table: pd.DataFrame, mid: str, name: str) -> pd.Series:
 
 
 def _cell(v, breaks: str = ":/") -> str:
-    """A cell's HTML: numbers as they are; text breakable only after the ``breaks``
-    characters (headers also after '_'), never at a hyphen."""
+    """A cell's HTML: numbers as they are; a name breakable only after the ``breaks``
+    characters (headers also after '_'), never at a hyphen; prose at its spaces."""
     text = _num(v)
     if isinstance(v, (float, int, np.number, bool, np.bool_)):
+        return html.escape(text)
+    if " " in text:  # prose (a note, a setting): wraps at its spaces
         return html.escape(text)
     parts = re.split(f"(?<=[{re.escape(breaks)}])", text)
     return "<wbr>".join(f"<span class='nw'>{html.escape(p)}</span>" for p in parts if p)
