@@ -18,13 +18,22 @@ SLOW_FILES_FIRST = (
     "test_report_browser.py", "test_demo_paper.py", "test_fuzz.py", "test_resample.py",
 )  # fmt: skip
 """Files that take a minute or more, run first (the rest in collection order), so that no
-test worker is left alone with a long file at the end (xdist gives whole files out in
-order)."""
+test worker is left alone with a long file at the end."""
+
+DEMO_FILES = frozenset({"test_cli.py", "test_report.py", "test_report_browser.py",
+                        "test_demo_paper.py"})  # fmt: skip
+"""The files that use :func:`demo_run`: one xdist group, so the demo runs once."""
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
+    """Slow files first; under xdist (``--dist loadgroup``) each file is a group of its own
+    (as ``loadfile`` would), except the demo's users, which share one."""
     rank = {name: k for k, name in enumerate(SLOW_FILES_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    for item in items:
+        group = "demo" if item.path.name in DEMO_FILES else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
