@@ -26,23 +26,13 @@ from pathlib import Path
 import pandas as pd
 
 from vatjax.collect.prompts import parse_rating
+from vatjax.collect.table import TABLE_COLUMNS as STORE_COLUMNS
 from vatjax.errors import VatInputError
 
 __all__ = ["TABLE_COLUMNS", "TASK_NAME", "load_inspect_log"]
 
-TABLE_COLUMNS = (
-    "model",
-    "condition",
-    "strategy",
-    "target",
-    "direction",
-    "scenario",
-    "micro_value",
-    "value",
-    "polarity",
-    "repeat",
-    "rating",
-)
+_AT = STORE_COLUMNS.index("micro_value") + 1
+TABLE_COLUMNS = (*STORE_COLUMNS[:_AT], "value", *STORE_COLUMNS[_AT:])
 """Columns of :func:`load_inspect_log` (the long table of ``load_judgments``)."""
 TASK_NAME = "vat_task"
 """The task whose logs are read (``vatjax/vat_task`` when run by name)."""
