@@ -4,9 +4,12 @@ Builds an SQLite judgment store of ``--n`` judgments (conditions x items x repea
 the mix of statuses, raw answers and details a live run writes), then, each in a fresh
 process so that its peak memory is its own:
 
-* resume: open the store and find what is done (``JudgmentStore.done_keys``), then match
-  every planned key against it as ``vatjax.collect.planning.resume`` does (searchsorted);
+* resume: open the store and find which planned keys are answered, their prompt hashes
+  checked (``JudgmentStore.answered``, what ``vatjax.collect.planning.resume`` calls);
 * export: ``store_to_table`` (the long judgments table).
+
+The first trial drops the store's files from the page cache first (cold), the next ones
+read them as the first left them (warm).
 
 Each phase reports wall and CPU seconds (process time): on a shared machine the wall time
 grows with the load average, the CPU time much less.
@@ -21,77 +24,90 @@ Run:
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
-from vatjax.collect.store import UPSERT, JudgmentStore, pack_key
+from vatjax.collect.progress import digest_terms
+from vatjax.collect.store import JudgmentStore, pack_key
 
 REPEATS, CONDITIONS = 10, 50
+DETAIL = json.dumps({"served_model": "model-a", "endpoint": "http://127.0.0.1:8000/v1",
+                     "temperature": 0.0, "attempts": 1, "http_status": 200,
+                     "finish_reason": "stop", "latency_s": 0.41,
+                     "started_at": "2026-11-30T10:00:00.000+00:00"})  # fmt: skip
 
 
-def _rows(store: JudgmentStore, n: int):
-    """``n`` judgment rows: 50 conditions x items x 10 repeats, 2% failed, 3% unparsed."""
+def plan_arrays(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The keys and prompt hashes of ``n`` judgments: 50 conditions x items x 10 repeats
+    (condition and item ids as the store numbers them, from 1), a prompt per item."""
     n_items = -(-n // (REPEATS * CONDITIONS))
-    conds = [store.condition_id("model-a", f"cond-{c}", "fewshot", "Power", -1)
-             for c in range(CONDITIONS)]  # fmt: skip
-    items = [store.item_id(f"s{i // 4}", f"mv{i % 58}", ("express", "violate")[i % 2], "Power")
-             for i in range(n_items)]  # fmt: skip
-    rng = random.Random(0)
-    details = [json.dumps({"served_model": "model-a", "endpoint": "http://127.0.0.1:8000/v1",
-                           "temperature": 0.0, "seed": r, "attempts": 1, "http_status": 200,
-                           "finish_reason": "stop", "latency_s": 0.41,
-                           "started_at": "2026-11-30T10:00:00.000+00:00"})
-               for r in range(REPEATS)]  # fmt: skip
-    k = 0
-    for c in conds:
-        for i in items:
-            prompt = rng.getrandbits(60)
-            for r in range(REPEATS):
-                if k == n:
-                    return
-                k += 1
-                u = rng.random()
-                status = 2 if u < 0.02 else 1 if u < 0.05 else 0
-                rating = float(1 + k % 5) if status == 0 else None
-                raw = None if status == 2 else f"Rating: {1 + k % 5}"
-                error = "HTTP 500: try again" if status == 2 else None
-                yield pack_key(c, i, r), status, rating, prompt, raw, error, details[r]
+    k = np.arange(n, dtype=np.int64)
+    cond, item, repeat = 1 + k // (n_items * REPEATS), 1 + (k // REPEATS) % n_items, k % REPEATS
+    prompts = digest_terms(cond << 32 | item, np.zeros(n, np.int64)) & ((1 << 60) - 1)
+    return cond << 44 | item << 20 | repeat, prompts
 
 
 def build(path: Path, n: int) -> float:
+    """The store: 2% failed, 3% without a rating, a live run's detail on every row."""
     t0 = time.perf_counter()
+    keys, prompts = plan_arrays(n)
+    status = np.searchsorted([0.02, 0.05], np.random.default_rng(0).random(n), side="right")
+    status = np.array([2, 1, 0])[status]
     with JudgmentStore(path, fsync=False) as store:
         store.conn.execute("PRAGMA cache_size=-1000000")
-        rows = _rows(store, n)
-        while True:
-            with store.transaction() as conn:
-                before = conn.total_changes
-                conn.executemany(UPSERT, itertools.islice(rows, 1_000_000))
-                if conn.total_changes == before:
-                    break
+        with store.transaction():
+            for c in range(CONDITIONS):
+                store.condition_id("model-a", f"cond-{c}", "fewshot", "Power", -1)
+            for i in range(int(keys[-1] >> 20 & 0xFFFFFF)):
+                store.item_id(f"s{i // 4}", f"mv{i % 58}", ("express", "violate")[i % 2], "Power")
+        assert pack_key(1, 1, 0) == keys[0]
+        for start in range(0, n, 1_000_000):
+            part = slice(start, start + 1_000_000)
+            rows = [
+                (k, s, None if s else float(1 + k % 5), p,
+                 None if s == 2 else f"Rating: {1 + k % 5}",
+                 "HTTP 500: try again" if s == 2 else None, DETAIL)
+                for k, s, p in zip(keys[part].tolist(), status[part].tolist(),
+                                   prompts[part].tolist(), strict=True)
+            ]  # fmt: skip
+            with store.transaction():
+                store.write_rows(rows)
     return time.perf_counter() - t0
 
 
-def resume(path: Path) -> dict:
+def evict(path: Path) -> None:
+    """Drop the store's files from the page cache (a cold first read)."""
+    for f in path.parent.glob(f"{path.name}*"):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def resume(path: Path, n: int) -> dict:
+    """Open the store and find which of the plan's keys (every key, and 1,000 new ones)
+    are answered, checking their prompt hashes, as ``planning.resume`` does."""
+    keys, prompts = plan_arrays(n)
+    planned = np.concatenate([keys, keys[-1000:] + (1 << 32)])
+    planned_prompts = np.concatenate([prompts, prompts[-1000:]])
+    del keys, prompts
+    tracemalloc.start()  # numpy's buffers included: the resume's own memory, not the plan's
     t0, c0 = time.perf_counter(), time.process_time()
     with JudgmentStore(path, fsync=False) as store:
-        keys, prompts = store.done_keys()
-        planned = np.sort(np.concatenate([keys, keys[:1000] + 1]))  # every key, and 1000 new
-        pos = np.searchsorted(keys, planned).clip(max=len(keys) - 1)
-        done = keys[pos] == planned
-        planned_prompts = prompts[pos].copy()  # the plan's hashes (here: the same)
-        changed = int((done & (prompts[pos] != planned_prompts)).sum())
+        done, changed = store.answered(planned, planned_prompts)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"wall_s": wall, "cpu_s": cpu, "done": int(done.sum()), "changed": changed}
+    extra = tracemalloc.get_traced_memory()[1] / 2**30
+    return {"wall_s": wall, "cpu_s": cpu, "done": int(done.sum()), "changed": len(changed),
+            "resume_peak_gib": extra}  # fmt: skip
 
 
 def export(path: Path) -> dict:
@@ -104,9 +120,11 @@ def export(path: Path) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "rows": len(table), "nan": nan}
 
 
-def _phase(name: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--phase", name, "--store", str(path)],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+def _phase(name: str, path: Path, n: int, cold: bool) -> dict:
+    if cold:
+        evict(path)
+    out = subprocess.run([sys.executable, __file__, "--phase", name, "--store", str(path),
+                          "--n", str(n)], capture_output=True, text=True, check=True).stdout  # fmt: skip
     return json.loads(out.splitlines()[-1])
 
 
@@ -114,12 +132,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2_000_000, help="judgments in the store")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vatjax-bench"))
-    ap.add_argument("--trials", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=2, help="the first one cold")
     ap.add_argument("--phase", choices=["resume", "export"])
     ap.add_argument("--store", type=Path)
     args = ap.parse_args()
     if args.phase:
-        result = {"resume": resume, "export": export}[args.phase](args.store)
+        result = resume(args.store, args.n) if args.phase == "resume" else export(args.store)
         result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(json.dumps(result))
         return
@@ -129,8 +147,10 @@ def main() -> None:
         print(f"building {args.n:,} judgments: {build(path, args.n):.1f} s", flush=True)
     size = sum(p.stat().st_size for p in args.dir.glob(f"{path.name}*")) / 2**30
     print(f"store {path}: {size:.2f} GiB on disk; load {os.getloadavg()[0]:.2f}", flush=True)
-    for name in ("resume", "export") * args.trials:
-        print(name, json.dumps(_phase(name, path)), flush=True)
+    for trial in range(args.trials):
+        for name in ("resume", "export"):
+            cache = "cold" if trial == 0 else "warm"
+            print(name, cache, json.dumps(_phase(name, path, args.n, trial == 0)), flush=True)
     print(f"load {os.getloadavg()[0]:.2f} at the end; {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 

@@ -218,7 +218,7 @@ def test_an_old_json_lines_store_is_read_and_migrated_unchanged(tmp_path):
     assert len(read_store(path)) == 1
     with JudgmentStore(path) as store:
         assert store.path == tmp_path / "s.sqlite" and store.migrated == path
-        assert len(store.done_keys()[0]) == 1
+        assert store.n_answered() == 1
         with pytest.raises(VatInputError, match="another collector"):
             JudgmentStore(path)
         store.append({**rec, "repeat": 1, "rating": float("nan"), "status": "unparsed"})
@@ -230,7 +230,7 @@ def test_an_old_json_lines_store_is_read_and_migrated_unchanged(tmp_path):
     ]
     assert recs[0]["prompt_sha"] == "0123456789abcde"
     with JudgmentStore(path) as store:  # reopening the old name resumes the migrated store
-        assert len(store.done_keys()[0]) == 2
+        assert store.n_answered() == 2
         new = {**rec, "condition": "new"}
         with pytest.raises(VatInputError, match="status 'done' is not one of"):
             store.append_many([new, {**rec, "status": "done"}])  # rolled back whole

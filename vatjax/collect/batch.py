@@ -53,9 +53,7 @@ from vatjax.collect.protocol import ChatResult, error_text, parse_completion, re
 from vatjax.collect.redact import Redactor
 from vatjax.collect.store import (
     STATUS,
-    UPSERT,
     JudgmentStore,
-    fetch_numeric,
     pack_key,
     prompt_int,
     unpack_key,
@@ -145,7 +143,7 @@ def write_batch_requests(
         todo = np.flatnonzero(~done)
         sid = store.store_id
         with store.transaction() as conn:
-            rows = (
+            rows = [
                 (
                     int(keys[n]),
                     STATUS["requested"],
@@ -156,8 +154,8 @@ def write_batch_requests(
                     _pending_detail(jobs[n].request),
                 )
                 for n in todo.tolist()
-            )
-            conn.executemany(UPSERT, rows)
+            ]
+            store.write_rows(rows)
             conn.executemany(
                 "UPDATE conditions SET scale_low = ?, scale_high = ? WHERE id = ?",
                 {(*jobs[n].scale, int(keys[n]) >> 44) for n in todo.tolist()},
@@ -237,7 +235,8 @@ def ingest_batch_results(
         reader = _Reader(store, redact, summary)
         with store.transaction() as conn:
             for path in paths:
-                for chunk in reader.rows(path):
+                for chunk, answers in reader.rows(path):
+                    store.mark_answered(list(answers), list(answers.values()))
                     conn.executemany(_UPDATE, chunk)
     return summary
 
@@ -246,8 +245,7 @@ class _Reader:
     """Turns result lines into ``_UPDATE`` rows, checking each against the store."""
 
     def __init__(self, store: JudgmentStore, redact: Redactor, summary: BatchIngest):
-        cur = store.conn.execute("SELECT key FROM judgments")
-        self.keys = np.sort(fetch_numeric(cur, [("key", "i8")])["key"])
+        self.store = store
         self.scales = {
             cid: (lo or 1, hi or 5)
             for cid, lo, hi in store.conn.execute(
@@ -257,7 +255,8 @@ class _Reader:
         self.sid, self.path, self.redact, self.summary = store.store_id, store.path, redact, summary
 
     def rows(self, path: Path):
-        """Chunks of rows of one file; raises on the first bad line."""
+        """(rows, {answered key: its prompt hash}) in chunks of one file; raises on the
+        first bad line."""
         chunk, where = [], []
         with open(path, "rb") as fh:
             for lineno, line in enumerate(fh, start=1):
@@ -266,24 +265,22 @@ class _Reader:
                 chunk.append(self._row(line, path, lineno))
                 where.append(lineno)
                 if len(chunk) >= _CHUNK:
-                    self._check(chunk, where, path)
-                    yield chunk
+                    yield chunk, self._check(chunk, where, path)
                     chunk, where = [], []
-        self._check(chunk, where, path)
-        yield chunk
+        yield chunk, self._check(chunk, where, path)
 
-    def _check(self, chunk: list[tuple], where: list[int], path: Path) -> None:
-        keys = np.fromiter((r[5] for r in chunk), np.int64, count=len(chunk))
-        pos = np.searchsorted(self.keys, keys).clip(max=max(len(self.keys) - 1, 0))
-        unknown = np.flatnonzero(self.keys[pos] != keys) if len(self.keys) else range(len(keys))
-        if len(unknown):
-            n = unknown[0]
-            c, i, r = unpack_key(int(keys[n]))
-            raise VatInputError(
-                f"{path}, line {where[n]}: custom_id 'vat-{self.sid}-c{c}-i{i}-r{r}' is unknown: "
-                f"it was not written for this store ({self.path}) by --batch-out; ingest the "
-                "results of this store's own request files (nothing was stored)"
-            )
+    def _check(self, chunk: list[tuple], where: list[int], path: Path) -> dict[int, int]:
+        """Refuse a key the store does not hold; {answered key: prompt hash} of the chunk."""
+        held = self.store.lookup([r[5] for r in chunk])
+        for row, lineno in zip(chunk, where, strict=True):
+            if row[5] not in held:
+                c, i, r = unpack_key(row[5])
+                raise VatInputError(
+                    f"{path}, line {lineno}: custom_id 'vat-{self.sid}-c{c}-i{i}-r{r}' is "
+                    f"unknown: it was not written for this store ({self.path}) by --batch-out; "
+                    "ingest the results of this store's own request files (nothing was stored)"
+                )
+        return {r[5]: held[r[5]][1] for r in chunk if r[0] < 2}
 
     def _row(self, line: bytes, path: Path, lineno: int) -> tuple:
         def bad(problem: str) -> VatInputError:

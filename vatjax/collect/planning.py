@@ -145,18 +145,13 @@ def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarra
 
     Answers asked with another prompt, model, temperature or max_tokens are refused.
 
-    One query of the store's done keys and prompt hashes (compact int arrays), matched
-    to the jobs' packed keys: a store of millions of answers resumes in seconds.
+    The store's progress table (:mod:`vatjax.collect.progress`) answers it: a store of
+    millions of answers resumes in seconds, whatever it holds.
     """
     with store.transaction():
         keys = np.fromiter((_packed(store, j) for j in jobs), np.int64, count=len(jobs))
-    done_keys, done_prompts = store.done_keys()
-    if not len(done_keys):
-        return np.zeros(len(jobs), bool), keys
-    pos = np.searchsorted(done_keys, keys).clip(max=len(done_keys) - 1)
-    done = done_keys[pos] == keys
-    prompts = np.fromiter((prompt_int(j.sha) for j in jobs), np.int64, count=len(jobs))
-    changed = np.flatnonzero(done & (done_prompts[pos] != prompts))
+    prompts = np.fromiter((prompt_int(j.sha) or 0 for j in jobs), np.int64, count=len(jobs))
+    done, changed = store.answered(keys, prompts)
     if len(changed):
         shown = ", ".join(str(dict(zip(KEY_FIELDS, jobs[i].key, strict=True))) for i in changed[:3])
         raise VatInputError(

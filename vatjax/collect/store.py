@@ -6,10 +6,12 @@ micro_value, polarity) with its value, and ``judgments`` one row per key under t
 integer primary key ``cond << 44 | item << 20 | repeat`` (:func:`pack_key`), with the
 status (0 ok, 1 answered without a rating, 2 failed, 3 requested in a batch), the
 rating, the prompt's hash, the raw answer, the error and a JSON ``detail`` (timing,
-attempts, served model, ...). The index ``judgments_status (status, key, prompt,
-rating)`` covers resume (done keys and prompts) and export: neither reads the texts, and
-each reads two numbers a row into numpy arrays. An answer replaces what its key held; a
-failure replaces only a failure or a request (a rerun retries failures).
+attempts, served model, ...). An answer replaces what its key held; a failure replaces
+only a failure or a request (a rerun retries failures). Every write goes through
+:meth:`JudgmentStore.write_rows`, which keeps the ``progress`` table
+(:mod:`vatjax.collect.progress`) in step in the same transaction: resume reads that, a
+few thousand rows, and export reads two numbers a judgment from the covering index
+``judgments_status (status, key, prompt, rating)``; neither reads the texts.
 
 Durability (WAL mode): ``fsync=True`` runs ``synchronous=FULL``, so a commit returns once
 the WAL is fsynced and a counted answer survives a power cut; ``fsync=False`` runs
@@ -42,20 +44,14 @@ import contextlib
 import json
 import math
 import os
-import secrets
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from vatjax.collect.legacy import SUFFIXES as LEGACY_SUFFIXES
 from vatjax.collect.legacy import read_jsonl
+from vatjax.collect.progress import answered, record_answers
+from vatjax.collect.store_file import connect, fetch_numeric, lock, resolve
 from vatjax.errors import VatInputError
-
-try:  # advisory lock so two collectors never write to one store (POSIX only)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "DONE_STATUSES",
@@ -74,22 +70,9 @@ STATUS = {"ok": 0, "unparsed": 1, "error": 2, "requested": 3}
 STATUS_NAMES = tuple(STATUS)
 DONE_STATUSES = ("ok", "unparsed")
 """Statuses of an answered request; ``error`` and ``requested`` keys are asked again."""
-SUFFIXES = (".sqlite", ".sqlite3", ".db")
 COND_COLUMNS = ("model", "condition", "strategy", "target", "direction")
 ITEM_COLUMNS = ("scenario", "micro_value", "polarity", "value")
 _ROW_COLS = ("status", "rating", "prompt_sha", "raw", "error")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS conditions (id INTEGER PRIMARY KEY, model TEXT NOT NULL,
-    condition TEXT NOT NULL, strategy TEXT, target TEXT, direction INTEGER,
-    scale_low INTEGER, scale_high INTEGER, UNIQUE (model, condition));
-CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, scenario TEXT NOT NULL,
-    micro_value TEXT NOT NULL, polarity TEXT NOT NULL, value TEXT,
-    UNIQUE (scenario, micro_value, polarity));
-CREATE TABLE IF NOT EXISTS judgments (key INTEGER PRIMARY KEY, status INTEGER NOT NULL,
-    rating REAL, prompt INTEGER, raw TEXT, error TEXT, detail TEXT);
-CREATE INDEX IF NOT EXISTS judgments_status ON judgments (status, key, prompt, rating);
-"""
 UPSERT = """INSERT INTO judgments (key, status, rating, prompt, raw, error, detail)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status,
 rating = excluded.rating, prompt = excluded.prompt, raw = excluded.raw,
@@ -125,37 +108,6 @@ def prompt_int(sha: str | None) -> int | None:
     return None if not sha else int(str(sha)[:15], 16)
 
 
-def connect(path: Path, *, write: bool = True) -> sqlite3.Connection:
-    """A connection to a store, its schema put in place if ``write``; bad files say so.
-    A reader never writes: a file another process is still creating reads as empty."""
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    try:
-        if write:
-            conn.execute("PRAGMA journal_mode=WAL")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        what = "cannot be read" if isinstance(exc, sqlite3.OperationalError) else "is not"
-        raise VatInputError(
-            f"{path} {what} a vatjax judgment store ({exc}); give another --out file"
-        ) from None
-    if tables and "judgments" not in tables:
-        conn.close()
-        raise VatInputError(
-            f"{path} is an SQLite database but not a vatjax judgment store (it has no "
-            "judgments table); give another --out file"
-        )
-    if not write:
-        if "meta" not in tables or "judgments" not in tables:
-            conn.close()
-            return connect(Path(":memory:"))
-        return conn
-    conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
-    if conn.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone() is None:
-        conn.execute("INSERT INTO meta VALUES ('store_id', ?)", (secrets.token_hex(4),))
-    return conn
-
-
 def _clean(v):
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -173,10 +125,10 @@ class JudgmentStore:
     """
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = True):
-        self.path, self.migrated = _resolve(Path(path))
+        self.path, self.migrated = resolve(Path(path))
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = _lock(self.path)
+        self._lock_fd = lock(self.path)
         try:
             self.conn = connect(self.path)
         except BaseException:
@@ -187,6 +139,7 @@ class JudgmentStore:
             "SELECT value FROM meta WHERE name='store_id'"
         ).fetchone()[0]
         self._load_ids()
+        self._index_progress()
         self._queue: list[dict] = []
         self._queued = self._committed = 0
         self._commit: asyncio.Future | None = None
@@ -199,7 +152,7 @@ class JudgmentStore:
     def _migrate(self, source: Path) -> None:
         records = read_jsonl(source)
         with self.transaction():
-            self.conn.executemany(UPSERT, (self.row(r) for r in records))
+            self.write_rows([self.row(r) for r in records])
             self.conn.execute(
                 "INSERT INTO meta VALUES ('migrated_from', ?)",
                 (f"{source.name}:{source.stat().st_size}",),
@@ -275,14 +228,60 @@ class JudgmentStore:
             json.dumps(detail, ensure_ascii=False, allow_nan=False) if detail else None,
         )
 
-    def done_keys(self) -> tuple[np.ndarray, np.ndarray]:
-        """Answered keys (sorted int64) and their prompt hashes (0 if none): resume's query."""
-        cur = self.conn.execute(
-            "SELECT key, IFNULL(prompt, 0) FROM judgments WHERE status IN (0, 1)"
+    def _index_progress(self) -> None:
+        """Build the progress table of a store written before it existed (once)."""
+        if self.conn.execute("SELECT 1 FROM meta WHERE name = 'progress'").fetchone():
+            return
+        with self.transaction():
+            cur = self.conn.execute(
+                "SELECT key, IFNULL(prompt, 0) FROM judgments WHERE status IN (0, 1)"
+            )
+            arr = fetch_numeric(cur, [("key", "i8"), ("prompt", "i8")])
+            record_answers(self.conn, arr["key"], arr["prompt"], previous_prompts=dict)
+            self.conn.execute("INSERT INTO meta VALUES ('progress', '1')")
+
+    def lookup(self, keys) -> dict[int, tuple[int, int]]:
+        """{key: (status code, prompt hash or 0)} of the keys (int64) the store holds."""
+        found: dict[int, tuple[int, int]] = {}
+        keys = np.unique(np.asarray(keys, np.int64)).tolist()
+        for start in range(0, len(keys), 30_000):
+            part = keys[start : start + 30_000]
+            found.update(
+                (k, (s, p))
+                for k, s, p in self.conn.execute(
+                    "SELECT key, status, IFNULL(prompt, 0) FROM judgments "
+                    f"WHERE key IN ({','.join('?' * len(part))})",
+                    part,
+                )
+            )
+        return found
+
+    def _prompts(self, keys) -> dict[int, int]:
+        return {k: p for k, (_, p) in self.lookup(keys).items()}
+
+    def answered(self, keys, prompts) -> tuple[np.ndarray, np.ndarray]:
+        """(done, changed) of planned keys and their prompt hashes: a bool per key, and
+        the indices of done keys the store answered with another prompt hash."""
+        return answered(self.conn, keys, prompts, stored_prompts=self._prompts)
+
+    def n_answered(self) -> int:
+        """How many judgments hold an answer (status ok or unparsed)."""
+        return int(self.conn.execute("SELECT IFNULL(SUM(n), 0) FROM progress").fetchone()[0])
+
+    def mark_answered(self, keys, prompts) -> None:
+        """Record in the progress table that ``keys`` (each once) are about to hold answers
+        asked with ``prompts``; call it inside the transaction, before the rows are written."""
+        record_answers(self.conn, keys, prompts, previous_prompts=self._prompts)
+
+    def write_rows(self, rows: list[tuple]) -> None:
+        """Write rows of :meth:`row`'s form with :data:`UPSERT`, keeping the progress
+        table in step; call it inside :meth:`transaction`."""
+        answers = {r[0]: r[3] or 0 for r in rows if r[1] < 2}  # the last answer of a key wins
+        self.mark_answered(
+            np.fromiter(answers, np.int64, count=len(answers)),
+            np.fromiter(answers.values(), np.int64, count=len(answers)),
         )
-        arr = fetch_numeric(cur, [("key", "i8"), ("prompt", "i8")])
-        order = np.argsort(arr["key"], kind="stable")  # two sorted runs: a merge
-        return arr["key"][order], arr["prompt"][order]
+        self.conn.executemany(UPSERT, rows)
 
     def append(self, record: dict) -> None:
         """Write one record now (one committed transaction)."""
@@ -291,7 +290,7 @@ class JudgmentStore:
     def append_many(self, records) -> None:
         """Write records in one committed transaction."""
         with self.transaction():
-            self.conn.executemany(UPSERT, [self.row(r) for r in records])
+            self.write_rows([self.row(r) for r in records])
 
     async def append_async(self, record: dict) -> None:
         """Queue one record; return once a commit holding it has finished.
@@ -338,63 +337,3 @@ class JudgmentStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def fetch_numeric(cur: sqlite3.Cursor, dtype, chunk: int = 1 << 18) -> np.ndarray:
-    """A query's rows as a structured array of ``dtype`` (one field per column, numbers
-    only, no NULL), read in chunks: no Python object per row outlives its chunk."""
-    parts = []
-    while rows := cur.fetchmany(chunk):
-        parts.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
-    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
-
-def _resolve(path: Path) -> tuple[Path, Path | None]:
-    """(the SQLite file, the JSON-lines store it migrates or None) for a store path."""
-    if path.is_dir():
-        raise VatInputError(f"the judgment store {path} is a directory; name a file")
-    suffix = path.suffix.lower()
-    if suffix in LEGACY_SUFFIXES:
-        if not path.exists():
-            raise VatInputError(
-                f"new judgment stores are SQLite files: name it {path.with_suffix('.sqlite')} "
-                "(--out); JSON-lines stores of earlier versions are read and migrated"
-            )
-        target = path.with_suffix(".sqlite")
-        if target.exists():
-            _check_migrated(target, path)
-        return target, path
-    if suffix not in SUFFIXES:
-        raise VatInputError(
-            f"the judgment store {path.name!r} must be an SQLite file: name it *.sqlite "
-            "(write a table in another format with --table / store_to_table)"
-        )
-    return path, None
-
-
-def _check_migrated(target: Path, source: Path) -> None:
-    """Refuse a JSON-lines store that grew after its migration (or was never migrated)."""
-    conn = connect(target, write=False)
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE name = 'migrated_from'").fetchone()
-    finally:
-        conn.close()
-    if row is None or row[0] != f"{source.name}:{source.stat().st_size}":
-        raise VatInputError(
-            f"both {source} and {target} exist, and {target} does not hold {source} as it is "
-            f"now; pass --out {target} to resume it, or move one of them away"
-        )
-
-
-def _lock(path: Path) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    if fcntl is not None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise VatInputError(
-                f"another collector is writing to {path}; wait for it to finish "
-                "or write to another file"
-            ) from None
-    return fd

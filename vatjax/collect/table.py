@@ -30,10 +30,9 @@ from vatjax.collect.store import (
     ITEM_COLUMNS,
     STATUS_NAMES,
     JudgmentStore,
-    connect,
-    fetch_numeric,
 )
 from vatjax.collect.store import unpack_key as _unpack
+from vatjax.collect.store_file import connect, fetch_numeric
 
 __all__ = ["TABLE_COLUMNS", "open_readonly", "read_store", "store_to_table"]
 
