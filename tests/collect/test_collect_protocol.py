@@ -174,3 +174,37 @@ def test_client_helpers():
     assert all(0 <= d <= 1.0 for d in delays) and len(set(delays)) > 1  # jittered, capped
     assert RetryPolicy(jitter=False, backoff=0.1).delay(2, None) == pytest.approx(0.4)
     assert RetryPolicy(jitter=False, backoff=0.1).delay(0, retry_after=3.0) == 3.0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"temperature": None, "max_tokens": 300, "system": "Be brief. «ü»"},
+        {"temperature": 0.7, "seed": None, "repeats": 2, "scale": (0, 10)},
+    ],
+)
+def test_planned_messages_and_prompt_hashes_are_those_of_the_whole_request(options):
+    """The plan builds messages lazily and hashes the condition's part once: both must
+    equal building every message and hashing the canonical JSON of the whole request (the
+    stored hashes of earlier versions, so that their stores still resume)."""
+    import hashlib
+    import json
+
+    from vatjax.collect.planning import plan
+
+    conds = ["pre", "system:Power:-1", "fewshot:Security:reinforce:4", "pre,name=m2,model=other"]
+    jobs, _ = plan(demo_items_path(), conds, model="m", **options)
+    assert {j.condition.kind for j in jobs} >= {"baseline", "system", "fewshot"}
+    for job in jobs[:: max(1, len(jobs) // 97)]:
+        prefix = job.messages[:-1]
+        assert len(prefix) == (job.condition.kind == "fewshot") * 8 + bool(
+            options.get("system") or job.condition.system
+        )
+        assert job.messages[-1]["content"] == judge_prompt(job.item, JUDGE_TEMPLATE, job.scale)
+        blob = json.dumps(
+            {"messages": job.messages, "model": job.request["model"],
+             "temperature": job.request["temperature"], "max": job.request["max_tokens"]},
+            sort_keys=True, ensure_ascii=False,
+        )  # fmt: skip
+        assert job.sha == hashlib.sha256(blob.encode()).hexdigest()[:16]

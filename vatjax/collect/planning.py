@@ -26,35 +26,76 @@ import pandas as pd
 
 from vatjax.collect.client import ChatResult
 from vatjax.collect.items import load_items, split_items
-from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, parse_rating
-from vatjax.collect.steering import Condition, build_messages, fewshot_examples, parse_condition
+from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, judge_prompt, parse_rating
+from vatjax.collect.steering import (
+    Condition,
+    fewshot_examples,
+    parse_condition,
+    steering_messages,
+)
 from vatjax.collect.store import KEY_FIELDS, JudgmentStore, pack_key, prompt_int
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
-__all__ = ["Job", "plan", "rate", "resume"]
+__all__ = ["Job", "Prompting", "plan", "rate", "resume"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Prompting:
+    """What every item of one condition is judged with: the messages before the item
+    (steering, few-shot turns), the judge template and the rating scale."""
+
+    prefix: list
+    template: str
+    scale: tuple[int, int]
+
+
+@dataclass(slots=True)
 class Job:
-    """One request of a run: its key, condition, item, messages, prompt hash, options."""
+    """One request of a run: its key, condition, item, prompt hash and request options;
+    its messages are built when asked for (a paper-scale plan holds millions of jobs)."""
 
     key: tuple
     condition: Condition
     item: dict
-    messages: list
+    prompting: Prompting
     sha: str
     request: dict  # model (the served one), temperature, seed (seed + repeat), max_tokens
-    scale: tuple[int, int]
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """The chat messages (:func:`~vatjax.collect.steering.build_messages`)."""
+        p = self.prompting
+        return [
+            *p.prefix,
+            {"role": "user", "content": judge_prompt(self.item, p.template, p.scale)},
+        ]
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return self.prompting.scale
 
 
-def _prompt_sha(messages, model, temperature, max_tokens) -> str:
-    blob = json.dumps(
-        {"messages": messages, "model": model, "temperature": temperature, "max": max_tokens},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def _prompt_hasher(prefix: list, model, temperature, max_tokens):
+    """``sha(item_message)``: the first 16 hex digits of the SHA-256 of the canonical JSON
+    of {messages: prefix + [item_message], model, temperature, max}, with the condition's
+    part hashed once (byte for byte ``json.dumps(..., sort_keys=True)`` of the whole)."""
+
+    def dumps(obj) -> str:
+        return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+    head = f'{{"max": {dumps(max_tokens)}, "messages": ['
+    head += "".join(dumps(m) + ", " for m in prefix)
+    tail = f'], "model": {dumps(model)}, "temperature": {dumps(temperature)}}}'.encode()
+    base = hashlib.sha256(head.encode())
+
+    def sha(message: dict) -> str:
+        h = base.copy()
+        h.update(dumps(message).encode())
+        h.update(tail)
+        return h.hexdigest()[:16]
+
+    return sha
 
 
 def _conditions(conditions, taxonomy) -> list[Condition]:
@@ -116,6 +157,7 @@ def plan(
         else:
             evaluate, pool = split_items(bank, holdout, seed=0 if seed is None else seed)
     jobs: list[Job] = []
+    records = evaluate.to_dict("records")
     for cond in conds:
         shots = (
             fewshot_examples(pool, cond, seed=0 if seed is None else seed, scale=scale)
@@ -123,20 +165,20 @@ def plan(
             else []
         )
         served = cond.model or model
-        for item in evaluate.to_dict("records"):
-            messages = build_messages(
-                item, cond, shots=shots, template=judge_template, system=system, scale=scale
-            )
-            sha = _prompt_sha(messages, served, temperature, max_tokens)
+        prefix = steering_messages(cond, shots=shots, template=judge_template, system=system,
+                                   scale=scale)  # fmt: skip
+        prompting = Prompting(prefix, judge_template, scale)
+        sha = _prompt_hasher(prefix, served, temperature, max_tokens)
+        requests = [
+            {"model": served, "temperature": temperature,
+             "seed": None if seed is None else seed + r, "max_tokens": max_tokens}
+            for r in range(repeats)
+        ]  # fmt: skip
+        for item in records:
+            item_sha = sha({"role": "user", "content": judge_prompt(item, judge_template, scale)})
+            where = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"])
             for r in range(repeats):
-                key = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"], r)
-                request = {
-                    "model": served,
-                    "temperature": temperature,
-                    "seed": None if seed is None else seed + r,
-                    "max_tokens": max_tokens,
-                }
-                jobs.append(Job(key, cond, item, messages, sha, request, scale))
+                jobs.append(Job((*where, r), cond, item, prompting, item_sha, requests[r]))
     return jobs, evaluate
 
 

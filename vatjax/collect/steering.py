@@ -44,6 +44,7 @@ __all__ = [
     "build_messages",
     "fewshot_examples",
     "parse_condition",
+    "steering_messages",
 ]
 
 VALUE_DESCRIPTIONS = {
@@ -338,6 +339,26 @@ def build_messages(
         >>> [m["role"] for m in msgs]
         ['system', 'user']
     """
+    prefix = steering_messages(condition, shots=shots, template=template, system=system,
+                               scale=scale)  # fmt: skip
+    return [*prefix, {"role": "user", "content": judge_prompt(item, template, scale)}]
+
+
+def steering_messages(
+    condition: Condition,
+    *,
+    shots: list[tuple[dict, int]] = (),  # type: ignore[assignment]
+    template: str = JUDGE_TEMPLATE,
+    system: str | None = None,
+    scale: tuple[int, int] = (1, 5),
+) -> list[dict[str, str]]:
+    """The messages before the item (see :func:`build_messages`): the same for every item
+    of a condition.
+
+    Example:
+        >>> steering_messages(parse_condition("pre"))
+        []
+    """
     messages: list[dict[str, str]] = []
     sys_parts = [s for s in (system, condition.system) if s]
     if sys_parts:
@@ -345,5 +366,4 @@ def build_messages(
     for shot, rating in shots:
         messages.append({"role": "user", "content": judge_prompt(shot, template, scale)})
         messages.append({"role": "assistant", "content": str(rating)})
-    messages.append({"role": "user", "content": judge_prompt(item, template, scale)})
     return messages
