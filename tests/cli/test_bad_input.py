@@ -173,3 +173,11 @@ def test_no_numpy_repr_in_a_message():
 @pytest.mark.parametrize("scale", ["7,1", "1", "a,b", "1,5,7"])
 def test_a_bad_scale_flag(files, scale):
     _fails(["vat", files["micro"], "--scale", scale], "--scale must be LOW,HIGH")
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [(["--scheme", "jackknife"], "--scheme"), (["--interval", "bc"], "--interval")],
+)
+def test_a_bad_resampling_name_is_refused_even_when_no_resample_runs(files, flags, needle):
+    _fails(["vat", files["micro"], "--bootstrap", "0", *flags], needle)

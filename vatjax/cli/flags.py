@@ -51,7 +51,8 @@ def check_resampling_flags(
     eps: float = 1e-3,
 ) -> None:
     """Raise :class:`~vatjax.VatInputError` for resampling flags that the resampling
-    would reject (0 resamples or permutations: none is run, nothing to check).
+    would reject; with 0 resamples or permutations none is run, and only the names of
+    ``--scheme`` and ``--interval`` and the ``--confidence`` are checked.
 
     Example:
         >>> from vatjax.errors import command_line
@@ -64,7 +65,7 @@ def check_resampling_flags(
     from vatjax.named.bootstrap import check_bootstrap_arguments
     from vatjax.named.noise_floor import check_noise_floor_arguments
 
-    if n_resamples:
-        check_bootstrap_arguments(n_resamples, scheme, interval, confidence, eps)
+    # 0 resamples runs none: the counts are not checked, the names and the level still are
+    check_bootstrap_arguments(n_resamples or 2, scheme, interval, confidence, eps)
     if n_permutations:
         check_noise_floor_arguments(n_permutations)
