@@ -58,7 +58,7 @@ def _run_demo(out) -> dict:
     from vatjax.cli import app
 
     args = ["demo", "--out-dir", str(out), "--models", "2", "--scenarios", "16",
-            "--resamples", "200", "--permutations", "50", "--fit-draws", "60",
+            "--resamples", "200", "--permutations", "50", "--fit-chains", "2", "--fit-draws", "60",
             "--fit-warmup", "60"]  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # a fit this short cannot converge, and must say so

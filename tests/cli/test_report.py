@@ -89,7 +89,7 @@ def test_demo_report_has_every_section_and_every_image_decodes(demo_run):
     assert "No posterior predictive check of the ratings" in html_text
     summary = html_text.split("<section id='summary'>")[1].split("</section>")[0]
     for words in ("Tax above the noise floor in", "Gain on target (interval above 0) in",
-                  "Frontier (best gain for least tax", "Bayesian fit: mvn-marginal, NUTS 4 "
+                  "Frontier (best gain for least tax", "Bayesian fit: mvn-marginal, NUTS 2 "
                   "chains x 60 draws after 60 warmup, 24 cells: all 2 models",
                   "NOT converged", "<dt>phi:</dt>", "<dt>nVAT debiased:</dt>",
                   "<dt>noise floor:</dt>", "<dt>NaN:</dt>"):  # fmt: skip
