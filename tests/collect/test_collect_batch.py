@@ -111,10 +111,10 @@ def test_cli_batch_round_trip_and_bad_results_files_change_nothing(tmp_path, mon
     assert bad.exit_code == 2 and "is unknown" in bad.output.splitlines()[0]
     assert f"{foreign}, line 1" in bad.output
     assert read_store(store) == before  # nothing stored by either failed ingest
-    done = _cli("--batch-results", good, "--out", store)
+    done = _cli("--batch-results", good, "--out", store, "--table", tmp_path / "t.csv")
     assert done.exit_code == 1, done.output  # some results were failures
-    assert "stored 120 batch results" in done.output
-    assert len(store_to_table(store)) == 120
+    assert "stored 120 batch results" in done.output and "writes their requests again" in done.output
+    assert len(store_to_table(store)) == 120 == len(pd.read_csv(tmp_path / "t.csv"))
 
 
 def test_bad_arguments_and_lines_name_the_problem(tmp_path):

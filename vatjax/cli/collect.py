@@ -262,7 +262,7 @@ def collect_command(
         return _from_inspect(from_inspect, table, model)
     _check_arguments(out, items, model, endpoint, batch_out, api_key_env, bool(batch_results))
     if batch_results:
-        return _ingest(items, batch_results, out, api_key_env, fsync)
+        return _ingest(items, batch_results, out, table, api_key_env, fsync)
     template = judge_template.read_text(encoding="utf-8") if judge_template else JUDGE_TEMPLATE
     options = dict(model=model, repeats=repeats, temperature=temperature, seed=seed,
                    max_tokens=max_tokens, examples=examples, holdout=holdout,
@@ -304,20 +304,28 @@ def _print_batch(sent) -> None:
     )
 
 
-def _ingest(items, files: list[Path], out: Path, api_key_env: str, fsync: bool) -> None:
+def _ingest(items, files: list[Path], out: Path, table, api_key_env: str, fsync: bool) -> None:
     if items is not None:
         raise VatInputError(
             f"--batch-results stores output files and takes no item bank; drop {items} "
             "(or pass it as --batch-results if it is an output file)"
         )
     got = ingest_batch_results(files, out=out, api_key_env=api_key_env, fsync=fsync)
-    Console().print(
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
         f"stored {got.lines} batch results in {got.out}: {got.answered} answered "
-        f"({got.unparsed} without a rating, stored as missing), {got.errors} failed",
-        highlight=False,
-        soft_wrap=True,
+        f"({got.unparsed} without a rating, stored as missing), {got.errors} failed"
     )
+    if table is not None:
+        from vatjax.data import write_table
+
+        write_table(store_to_table(got.out), table)
+        console.print(f"judgments table written to {table}")
     if got.errors:
+        console.print(
+            f"{got.errors} failed: the same --batch-out command writes their requests again "
+            "(a failed judgment is asked again; answered ones are not)"
+        )
         raise typer.Exit(1)
 
 
