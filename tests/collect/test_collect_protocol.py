@@ -207,4 +207,25 @@ def test_planned_messages_and_prompt_hashes_are_those_of_the_whole_request(optio
              "temperature": job.request["temperature"], "max": job.request["max_tokens"]},
             sort_keys=True, ensure_ascii=False,
         )  # fmt: skip
-        assert job.sha == hashlib.sha256(blob.encode()).hexdigest()[:16]
+        assert job.sha == hashlib.sha256(blob.encode()).hexdigest()[:15]  # as the store keeps it
+
+
+def test_a_plan_builds_each_job_with_its_store_key_and_prompt(tmp_path):
+    """The plan is lazy: its arrays (keys, prompt hashes) must equal the jobs it builds,
+    one by one, in the order condition, item, repeat."""
+    from vatjax.collect.planning import plan
+    from vatjax.collect.store import JudgmentStore, pack_key
+
+    jobs, items = plan(demo_items_path(), ["pre", "system:Power:-1"], model="m", repeats=3)
+    assert len(jobs) == 2 * len(items) * 3 == len(list(jobs))
+    assert [j.key[-1] for j in jobs[:4]] == [0, 1, 2, 0] and jobs[-1].key == jobs[len(jobs) - 1].key
+    assert jobs[len(items) * 3 - 1].key[1] == "pre" != jobs[len(items) * 3].key[1]
+    with pytest.raises(IndexError):
+        jobs[len(jobs)]
+    with JudgmentStore(tmp_path / "s.sqlite", fsync=False) as store:
+        keys, prompts = jobs.store_keys(store), jobs.prompt_ints()
+        for n in range(0, len(jobs), 7):
+            model, cond, scenario, micro_value, polarity, repeat = jobs[n].key
+            want = pack_key(store.condition_id(model, cond),
+                            store.item_id(scenario, micro_value, polarity), repeat)  # fmt: skip
+            assert keys[n] == want and prompts[n] == int(jobs[n].sha, 16)

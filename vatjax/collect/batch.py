@@ -55,7 +55,6 @@ from vatjax.collect.store import (
     STATUS,
     JudgmentStore,
     pack_key,
-    prompt_int,
     unpack_key,
 )
 from vatjax.errors import VatInputError
@@ -141,26 +140,20 @@ def write_batch_requests(
     with JudgmentStore(out, fsync=fsync) as store:
         done, keys = resume(store, jobs)
         todo = np.flatnonzero(~done)
-        sid = store.store_id
+        prompts, sid = jobs.prompt_ints(), store.store_id
         with store.transaction() as conn:
-            rows = [
-                (
-                    int(keys[n]),
-                    STATUS["requested"],
-                    None,
-                    prompt_int(jobs[n].sha),
-                    None,
-                    None,
-                    _pending_detail(jobs[n].request),
-                )
-                for n in todo.tolist()
-            ]
-            store.write_rows(rows)
+            for start in range(0, len(todo), _CHUNK):
+                store.write_rows([
+                    (int(keys[n]), STATUS["requested"], None, int(prompts[n]), None, None,
+                     _pending_detail(jobs[n].request))
+                    for n in todo[start : start + _CHUNK].tolist()
+                ])  # fmt: skip
             conn.executemany(
                 "UPDATE conditions SET scale_low = ?, scale_high = ? WHERE id = ?",
-                {(*jobs[n].scale, int(keys[n]) >> 44) for n in todo.tolist()},
-            )
-        lines = (_request_line(sid, int(keys[n]), jobs[n]) for n in todo.tolist())
+                [(*jobs.promptings[c].scale, int(keys[c * len(jobs) // len(jobs.conditions)]) >> 44)
+                 for c in np.unique(jobs.condition_index(todo)).tolist()],
+            )  # fmt: skip
+        lines = (_request_line(sid, int(keys[n]), jobs[n]) for n in todo)
         files = _write_split(lines, Path(requests), max_requests, max_bytes, fsync)
     return BatchRequests(files, len(todo), int(done.sum()), store.path)
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from vatjax.collect.client import MAX_CONNECT_FAILURES, ChatClient, RetryPolicy
-from vatjax.collect.planning import Job, plan, rate, resume
+from vatjax.collect.planning import Job, Plan, plan, rate, resume
 from vatjax.collect.steering import Condition
 from vatjax.collect.store import KEY_FIELDS, JudgmentStore
 from vatjax.errors import VatInputError
@@ -89,22 +89,22 @@ class CollectSummary:
         return "\n".join(lines)
 
 
-def _new_summary(jobs: list[Job], done: np.ndarray, path: Path) -> CollectSummary:
+def _new_summary(jobs: Plan, done: np.ndarray, path: Path) -> CollectSummary:
     summary = CollectSummary(total=len(jobs), skipped=int(done.sum()), out=path)
-    for j, d in zip(jobs, done.tolist(), strict=True):
+    stored = done.reshape(len(jobs.conditions), -1).sum(axis=1).tolist()
+    for cond, n in zip(jobs.conditions, stored, strict=True):
         per = summary.by_condition.setdefault(
-            j.condition.name,
-            {"total": 0, "stored": 0, "answered": 0, "unparsed": 0, "errors": 0},
+            cond.name, {"total": 0, "stored": 0, "answered": 0, "unparsed": 0, "errors": 0}
         )
-        per["total"] += 1
-        per["stored"] += d
+        per["total"] += len(jobs) // len(jobs.conditions)
+        per["stored"] += n
     return summary
 
 
-def _clients(todo: list[Job], endpoint: str, **client_options) -> dict[str, ChatClient]:
-    """One client per endpoint the pending jobs use (a checkpoint may name its own)."""
+def _clients(conditions: list[Condition], endpoint: str, **client_options) -> dict[str, ChatClient]:
+    """One client per endpoint the pending conditions use (a checkpoint may name its own)."""
     clients: dict[str, ChatClient] = {}
-    for cond in {j.condition.name: j.condition for j in todo}.values():
+    for cond in conditions:
         url = cond.endpoint or endpoint
         if url not in clients:
             clients[url] = ChatClient(url, **client_options)
@@ -154,25 +154,19 @@ def _tally(summary: CollectSummary, condition: str, status: str) -> None:
             per["unparsed"] += 1
 
 
-async def _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency) -> None:
-    """Work through the pending jobs with ``concurrency`` workers, storing each answer."""
-    queue: asyncio.Queue[Job] = asyncio.Queue()
-    for j in todo:
-        queue.put_nowait(j)
+async def _run_jobs(todo, n_todo, clients, endpoint, store, summary, progress, concurrency):
+    """Work through the ``n_todo`` pending jobs (an iterator, shared by ``concurrency``
+    workers: each job goes to one), storing each answer."""
 
     async def worker() -> None:
-        while True:
-            try:
-                job = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
+        for job in todo:
             record = await _judge(job, clients[job.condition.endpoint or endpoint])
             await store.append_async(record)
             _tally(summary, job.condition.name, record["status"])
             if progress:
                 progress(summary.skipped + summary.answered, summary.total, summary.errors)
 
-    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
+    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, n_todo))]
     try:
         await asyncio.gather(*tasks)
     except BaseException:
@@ -212,12 +206,12 @@ async def collect_async(
     start = time.perf_counter()
     with JudgmentStore(out, fsync=fsync) as store:
         done, _ = resume(store, jobs)
-        todo = [j for j, d in zip(jobs, done.tolist(), strict=True) if not d]
+        todo = np.flatnonzero(~done)
         summary = _new_summary(jobs, done, store.path)
         if progress:
             progress(summary.skipped, summary.total, 0)
         clients = _clients(
-            todo,
+            [jobs.conditions[c] for c in np.unique(jobs.condition_index(todo)).tolist()],
             endpoint,
             api_key_env=api_key_env,
             timeout=timeout,
@@ -227,7 +221,10 @@ async def collect_async(
             max_connect_failures=max_connect_failures,
         )
         try:
-            await _run_jobs(todo, clients, endpoint, store, summary, progress, concurrency)
+            pending = map(jobs.__getitem__, todo)  # built one by one, as workers ask
+            await _run_jobs(
+                pending, len(todo), clients, endpoint, store, summary, progress, concurrency
+            )
         finally:
             await store.drain()
             summary.retries = sum(c.retries for c in clients.values())

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,11 @@ from vatjax.collect.steering import (
     parse_condition,
     steering_messages,
 )
-from vatjax.collect.store import KEY_FIELDS, JudgmentStore, pack_key, prompt_int
+from vatjax.collect.store import KEY_FIELDS, JudgmentStore, pack_key
 from vatjax.errors import VatInputError
 from vatjax.taxonomy import SCHWARTZ, Taxonomy
 
-__all__ = ["Job", "Prompting", "plan", "rate", "resume"]
+__all__ = ["Job", "Plan", "Prompting", "plan", "rate", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +77,65 @@ class Job:
         return self.prompting.scale
 
 
+@dataclass(frozen=True, eq=False)
+class Plan(Sequence):
+    """Every request of a run (:func:`plan`), in the order condition, item, repeat.
+
+    A sequence of :class:`Job`: a job is built when it is asked for, so a plan of
+    millions of judgments holds a few numbers per judgment; :meth:`store_keys` and
+    :meth:`prompt_ints` give every job's store key and prompt hash as arrays.
+    """
+
+    model: str
+    conditions: list[Condition]
+    items: list[dict]
+    promptings: list[Prompting]  # per condition
+    requests: list[list[dict]]  # per condition, per repeat
+    prompts: np.ndarray  # (condition, item): the prompt hash the store keeps
+    repeats: int
+
+    def __len__(self) -> int:
+        return len(self.conditions) * len(self.items) * self.repeats
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[k] for k in range(*n.indices(len(self)))]
+        n = operator.index(n) + (len(self) if n < 0 else 0)
+        if not 0 <= n < len(self):
+            raise IndexError(f"job {n} of a plan of {len(self)}")
+        c, rest = divmod(n, len(self.items) * self.repeats)
+        i, r = divmod(rest, self.repeats)
+        cond, item = self.conditions[c], self.items[i]
+        key = (self.model, cond.name, item["scenario"], item["micro_value"], item["polarity"], r)
+        sha = f"{int(self.prompts[c, i]):015x}"
+        return Job(key, cond, item, self.promptings[c], sha, self.requests[c][r])
+
+    def condition_index(self, n: np.ndarray) -> np.ndarray:
+        """The condition (its position in ``conditions``) of jobs ``n``."""
+        return np.asarray(n) // (len(self.items) * self.repeats)
+
+    def prompt_ints(self) -> np.ndarray:
+        """Every job's prompt hash (int64), in plan order."""
+        return np.repeat(self.prompts.ravel(), self.repeats)
+
+    def store_keys(self, store: JudgmentStore) -> np.ndarray:
+        """Every job's store key (int64), its conditions and items added to the store."""
+        with store.transaction():
+            conds = [store.condition_id(self.model, c.name, c.strategy, c.target, c.direction)
+                     for c in self.conditions]  # fmt: skip
+            items = [store.item_id(t["scenario"], t["micro_value"], t["polarity"], t.get("value"))
+                     for t in self.items]  # fmt: skip
+        pack_key(max(conds, default=0), max(items, default=0), self.repeats - 1)  # or raise
+        keys = np.asarray(conds, np.int64)[:, None, None] << 44
+        keys = keys | np.asarray(items, np.int64)[None, :, None] << 20
+        return (keys | np.arange(self.repeats, dtype=np.int64)).ravel()
+
+
 def _prompt_hasher(prefix: list, model, temperature, max_tokens):
-    """``sha(item_message)``: the first 16 hex digits of the SHA-256 of the canonical JSON
-    of {messages: prefix + [item_message], model, temperature, max}, with the condition's
-    part hashed once (byte for byte ``json.dumps(..., sort_keys=True)`` of the whole)."""
+    """``sha(item_message)``: the prompt hash the store keeps (the first 15 hex digits of
+    the SHA-256 of the canonical JSON of {messages: prefix + [item_message], model,
+    temperature, max}, as an int), the condition's part hashed once (byte for byte
+    ``json.dumps(..., sort_keys=True)`` of the whole)."""
 
     def dumps(obj) -> str:
         return json.dumps(obj, sort_keys=True, ensure_ascii=False)
@@ -89,11 +145,11 @@ def _prompt_hasher(prefix: list, model, temperature, max_tokens):
     tail = f'], "model": {dumps(model)}, "temperature": {dumps(temperature)}}}'.encode()
     base = hashlib.sha256(head.encode())
 
-    def sha(message: dict) -> str:
+    def sha(message: dict) -> int:
         h = base.copy()
         h.update(dumps(message).encode())
         h.update(tail)
-        return h.hexdigest()[:16]
+        return int(h.hexdigest()[:15], 16)
 
     return sha
 
@@ -129,7 +185,7 @@ def plan(
     fields: Mapping[str, str] | None = None,
     scale: tuple[int, int] = (1, 5),
     taxonomy: Taxonomy = SCHWARTZ,
-) -> tuple[list[Job], pd.DataFrame]:
+) -> tuple[Plan, pd.DataFrame]:
     """Every request of a run, and the evaluated items (see :func:`collect` for the args).
 
     With a few-shot condition, its examples come from ``examples`` if given, else from
@@ -156,9 +212,10 @@ def plan(
                 )
         else:
             evaluate, pool = split_items(bank, holdout, seed=0 if seed is None else seed)
-    jobs: list[Job] = []
     records = evaluate.to_dict("records")
-    for cond in conds:
+    promptings, requests = [], []
+    prompts = np.empty((len(conds), len(records)), np.int64)
+    for c, cond in enumerate(conds):
         shots = (
             fewshot_examples(pool, cond, seed=0 if seed is None else seed, scale=scale)
             if cond.kind == "fewshot"
@@ -167,22 +224,22 @@ def plan(
         served = cond.model or model
         prefix = steering_messages(cond, shots=shots, template=judge_template, system=system,
                                    scale=scale)  # fmt: skip
-        prompting = Prompting(prefix, judge_template, scale)
+        promptings.append(Prompting(prefix, judge_template, scale))
         sha = _prompt_hasher(prefix, served, temperature, max_tokens)
-        requests = [
+        requests.append([
             {"model": served, "temperature": temperature,
              "seed": None if seed is None else seed + r, "max_tokens": max_tokens}
             for r in range(repeats)
-        ]  # fmt: skip
-        for item in records:
-            item_sha = sha({"role": "user", "content": judge_prompt(item, judge_template, scale)})
-            where = (model, cond.name, item["scenario"], item["micro_value"], item["polarity"])
-            for r in range(repeats):
-                jobs.append(Job((*where, r), cond, item, prompting, item_sha, requests[r]))
+        ])  # fmt: skip
+        prompts[c] = [
+            sha({"role": "user", "content": judge_prompt(item, judge_template, scale)})
+            for item in records
+        ]
+    jobs = Plan(model, conds, records, promptings, requests, prompts, repeats)
     return jobs, evaluate
 
 
-def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarray]:
+def resume(store: JudgmentStore, jobs: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Which jobs the store has answered (bool array) and their store keys (int64 array).
 
     Answers asked with another prompt, model, temperature or max_tokens are refused.
@@ -190,10 +247,8 @@ def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarra
     The store's progress table (:mod:`vatjax.collect.progress`) answers it: a store of
     millions of answers resumes in seconds, whatever it holds.
     """
-    with store.transaction():
-        keys = np.fromiter((_packed(store, j) for j in jobs), np.int64, count=len(jobs))
-    prompts = np.fromiter((prompt_int(j.sha) or 0 for j in jobs), np.int64, count=len(jobs))
-    done, changed = store.answered(keys, prompts)
+    keys = jobs.store_keys(store)
+    done, changed = store.answered(keys, jobs.prompt_ints())
     if len(changed):
         shown = ", ".join(str(dict(zip(KEY_FIELDS, jobs[i].key, strict=True))) for i in changed[:3])
         raise VatInputError(
@@ -202,16 +257,6 @@ def resume(store: JudgmentStore, jobs: list[Job]) -> tuple[np.ndarray, np.ndarra
             "two protocols. Write to a new --out file, or give the condition a new name"
         )
     return done, keys
-
-
-def _packed(store: JudgmentStore, job: Job) -> int:
-    """The store key of a job (its condition and item added to the store if new)."""
-    model, name, scenario, micro_value, polarity, repeat = job.key
-    c = job.condition
-    cond = store.condition_id(model, name, c.strategy, c.target, c.direction)
-    return pack_key(
-        cond, store.item_id(scenario, micro_value, polarity, job.item.get("value")), repeat
-    )
 
 
 def rate(result: ChatResult, scale: tuple[int, int]) -> tuple[float | None, str]:
