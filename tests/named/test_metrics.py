@@ -67,3 +67,13 @@ def test_bad_arguments_are_named(judgments):
         vatjax.vat(delta.rename(scenario="sample"))
     with pytest.raises(VatInputError, match="no judgments"):
         vatjax.vat(delta.sel(value=["Power", "Hedonism"]))
+
+
+def test_the_unclipped_debiased_square_is_given_beside_its_root(judgments):
+    res = vatjax.vat(vatjax.shifts(judgments))
+    sq = res["nvat_sq_debiased"]
+    assert set(sq.dims) == {"model", "intervention"} and sq.attrs["units"] == "1"
+    assert "unbiased" in sq.attrs["long_name"]
+    root = np.sqrt(np.clip(sq.values, 0, None))
+    np.testing.assert_allclose(res["nvat_debiased"].values, root, rtol=1e-5, equal_nan=True)
+    assert "nvat_sq_debiased" in vatjax.metrics_table(res).columns

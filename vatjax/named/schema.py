@@ -40,6 +40,11 @@ SCHEMA = {
     ),
     "nvat_debiased": Metric("nVAT less sampling noise (observed-scale tax; square clipped at 0)", "1"),
     "centralization_debiased": Metric("Gini coefficient of the debiased VAT(u)", "1"),
+    "nvat_sq_debiased": Metric(
+        "nVAT^2 less sampling noise, not clipped (unbiased, can be negative: average "
+        "these, not nvat_debiased, across cells or studies)",
+        "1",
+    ),
     "n_samples": Metric("samples (scenarios) with at least one shift", "count"),
 }
 

@@ -44,7 +44,9 @@ def vat(shifts: xr.DataArray, *, include_diagonal: bool = False, eps: float = 1e
         debiased tax ``vat_debiased``, ``nvat_debiased``, ``centralization_debiased``
         (:mod:`vatjax.core.debias`): the paper's figures are biased upward by sampling
         noise (E[nVAT^2] = (V - 1) / (n - 1) when nothing is coupled); the debiased ones
-        estimate the observed-scale tax, the figure on infinitely many samples.
+        estimate the observed-scale tax, the figure on infinitely many samples. Their
+        squares are clipped at 0, so ``nvat_debiased`` still sits above a tax near 0;
+        ``nvat_sq_debiased``, the unclipped square, is unbiased for nVAT^2 (pool it).
 
     Example:
         >>> import vatjax
@@ -87,6 +89,7 @@ def _kernel(x, mask, direction, *, eps, include_diagonal, pairwise):
     d = debiased_tax(m.coupling, pair_counts(jnp.asarray(x, jnp.float32)),
                      include_diagonal=include_diagonal)  # fmt: skip
     fields = {**m._asdict(), **{f"{k}_debiased": getattr(d, k) for k in DEBIASED}}
+    fields["nvat_sq_debiased"] = d.nvat_sq
     return tuple(np.asarray(fields[name]) for name in SCHEMA)
 
 
