@@ -131,23 +131,23 @@ class Plan(Sequence):
         return (keys | np.arange(self.repeats, dtype=np.int64)).ravel()
 
 
+def _dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
 def _prompt_hasher(prefix: list, model, temperature, max_tokens):
-    """``sha(item_message)``: the prompt hash the store keeps (the first 15 hex digits of
-    the SHA-256 of the canonical JSON of {messages: prefix + [item_message], model,
+    """``sha(item_message_json)``: the prompt hash the store keeps (the first 15 hex digits
+    of the SHA-256 of the canonical JSON of {messages: prefix + [item_message], model,
     temperature, max}, as an int), the condition's part hashed once (byte for byte
     ``json.dumps(..., sort_keys=True)`` of the whole)."""
-
-    def dumps(obj) -> str:
-        return json.dumps(obj, sort_keys=True, ensure_ascii=False)
-
-    head = f'{{"max": {dumps(max_tokens)}, "messages": ['
-    head += "".join(dumps(m) + ", " for m in prefix)
-    tail = f'], "model": {dumps(model)}, "temperature": {dumps(temperature)}}}'.encode()
+    head = f'{{"max": {_dumps(max_tokens)}, "messages": ['
+    head += "".join(_dumps(m) + ", " for m in prefix)
+    tail = f'], "model": {_dumps(model)}, "temperature": {_dumps(temperature)}}}'.encode()
     base = hashlib.sha256(head.encode())
 
-    def sha(message: dict) -> int:
+    def sha(message_json: bytes) -> int:
         h = base.copy()
-        h.update(dumps(message).encode())
+        h.update(message_json)
         h.update(tail)
         return int(h.hexdigest()[:15], 16)
 
@@ -213,9 +213,9 @@ def plan(
         else:
             evaluate, pool = split_items(bank, holdout, seed=0 if seed is None else seed)
     records = evaluate.to_dict("records")
-    promptings, requests = [], []
+    promptings, requests, hashers = [], [], []
     prompts = np.empty((len(conds), len(records)), np.int64)
-    for c, cond in enumerate(conds):
+    for cond in conds:
         shots = (
             fewshot_examples(pool, cond, seed=0 if seed is None else seed, scale=scale)
             if cond.kind == "fewshot"
@@ -225,16 +225,15 @@ def plan(
         prefix = steering_messages(cond, shots=shots, template=judge_template, system=system,
                                    scale=scale)  # fmt: skip
         promptings.append(Prompting(prefix, judge_template, scale))
-        sha = _prompt_hasher(prefix, served, temperature, max_tokens)
+        hashers.append(_prompt_hasher(prefix, served, temperature, max_tokens))
         requests.append([
             {"model": served, "temperature": temperature,
              "seed": None if seed is None else seed + r, "max_tokens": max_tokens}
             for r in range(repeats)
         ])  # fmt: skip
-        prompts[c] = [
-            sha({"role": "user", "content": judge_prompt(item, judge_template, scale)})
-            for item in records
-        ]
+    for i, item in enumerate(records):  # the item's message is the same under every condition
+        message = _dumps({"role": "user", "content": judge_prompt(item, judge_template, scale)})
+        prompts[:, i] = [sha(message.encode()) for sha in hashers]
     jobs = Plan(model, conds, records, promptings, requests, prompts, repeats)
     return jobs, evaluate
 
