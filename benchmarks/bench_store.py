@@ -6,7 +6,9 @@ process so that its peak memory is its own:
 
 * resume: open the store and find which planned keys are answered, their prompt hashes
   checked (``JudgmentStore.answered``, what ``vatjax.collect.planning.resume`` calls);
-* export: ``store_to_table`` (the long judgments table).
+* export: ``store_to_table`` (the long judgments table);
+* ingest: 1,000,000 Batch API result lines stored into it (``ingest_batch_results``),
+  answering as many requested judgments added under two new conditions.
 
 The first trial drops the store's files from the page cache first (cold), the next ones
 read them as the first left them (warm).
@@ -14,7 +16,8 @@ read them as the first left them (warm).
 Each phase reports wall and CPU seconds (process time): on a shared machine the wall time
 grows with the load average, the CPU time much less.
 
-Targets: resume <= 30 s with bounded memory, export <= 60 s, at 26 M judgments.
+Targets: resume <= 30 s with bounded memory, export <= 60 s, at 26 M judgments; ingest of
+1 M result lines <= 60 s.
 
 Run:
     PYTHONPATH=. python benchmarks/bench_store.py --n 26000000 --dir /tmp/vatjax-bench
@@ -120,6 +123,41 @@ def export(path: Path) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "rows": len(table), "nan": nan}
 
 
+def prepare_ingest(path: Path, n_items: int = 50_000) -> Path:
+    """Add 1,000,000 requested judgments (2 new conditions x 50,000 items x 10 repeats) to
+    the store, and the Batch API output file that answers them (beside the store)."""
+    results = path.with_name(path.stem + "-results.jsonl")
+    if results.exists():
+        return results
+    with JudgmentStore(path, fsync=False) as store:
+        with store.transaction():
+            conds = [store.condition_id("model-b", f"batch-{c}", "baseline", "", 0)
+                     for c in range(2)]  # fmt: skip
+        keys = [pack_key(c, i, r) for c in conds for i in range(1, n_items + 1)
+                for r in range(REPEATS)]  # fmt: skip
+        with store.transaction():
+            store.write_rows([(k, 3, None, 12345, None, None, None) for k in keys])
+        sid = store.store_id
+    with open(results, "w") as fh:
+        for k in keys:
+            body = {"choices": [{"message": {"role": "assistant", "content": f"Rating: {1 + k % 5}"},
+                                 "finish_reason": "stop"}], "model": "model-b"}  # fmt: skip
+            cid = f"vat-{sid}-c{k >> 44}-i{(k >> 20) & 0xFFFFFF}-r{k & 0xFFFFF}"
+            line = {"id": "b", "custom_id": cid, "response": {"status_code": 200, "body": body}}
+            fh.write(json.dumps(line) + "\n")
+    return results
+
+
+def ingest(path: Path) -> dict:
+    """Store the 1,000,000 result lines of :func:`prepare_ingest`."""
+    from vatjax.collect.batch import ingest_batch_results
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    got = ingest_batch_results(path.with_name(path.stem + "-results.jsonl"), out=path, fsync=False)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"wall_s": wall, "cpu_s": cpu, "lines": got.lines, "answered": got.answered}
+
+
 def _phase(name: str, path: Path, n: int, cold: bool) -> dict:
     if cold:
         evict(path)
@@ -133,11 +171,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2_000_000, help="judgments in the store")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vatjax-bench"))
     ap.add_argument("--trials", type=int, default=2, help="the first one cold")
-    ap.add_argument("--phase", choices=["resume", "export"])
+    ap.add_argument("--phase", choices=["resume", "export", "ingest"])
     ap.add_argument("--store", type=Path)
     args = ap.parse_args()
     if args.phase:
-        result = resume(args.store, args.n) if args.phase == "resume" else export(args.store)
+        phases = {"resume": lambda: resume(args.store, args.n),
+                  "export": lambda: export(args.store), "ingest": lambda: ingest(args.store)}  # fmt: skip
+        result = phases[args.phase]()
         result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(json.dumps(result))
         return
@@ -151,6 +191,8 @@ def main() -> None:
         for name in ("resume", "export"):
             cache = "cold" if trial == 0 else "warm"
             print(name, cache, json.dumps(_phase(name, path, args.n, trial == 0)), flush=True)
+    prepare_ingest(path)  # 1 M more requested judgments, answered by a results file
+    print("ingest 1 M result lines, cold", json.dumps(_phase("ingest", path, args.n, True)))
     print(f"load {os.getloadavg()[0]:.2f} at the end; {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 
