@@ -141,6 +141,7 @@ def write_batch_requests(
         done, keys = resume(store, jobs)
         todo = np.flatnonzero(~done)
         prompts, sid = jobs.prompt_ints(), store.store_id
+        first = keys.reshape(len(jobs.conditions), -1)[:, 0]  # a key of each condition
         with store.transaction() as conn:
             for start in range(0, len(todo), _CHUNK):
                 store.write_rows([
@@ -150,7 +151,7 @@ def write_batch_requests(
                 ])  # fmt: skip
             conn.executemany(
                 "UPDATE conditions SET scale_low = ?, scale_high = ? WHERE id = ?",
-                [(*jobs.promptings[c].scale, int(keys[c * len(jobs) // len(jobs.conditions)]) >> 44)
+                [(*jobs.promptings[c].scale, int(first[c]) >> 44)
                  for c in np.unique(jobs.condition_index(todo)).tolist()],
             )  # fmt: skip
         lines = (_request_line(sid, int(keys[n]), jobs[n]) for n in todo)
@@ -228,8 +229,8 @@ def ingest_batch_results(
         reader = _Reader(store, redact, summary)
         with store.transaction() as conn:
             for path in paths:
-                for chunk, answers in reader.rows(path):
-                    store.mark_answered(list(answers), list(answers.values()))
+                for chunk, answers in reader.rows(path):  # an update keeps the row's prompt
+                    store.mark_answered(list(answers), list(answers.values()), held=answers)
                     conn.executemany(_UPDATE, chunk)
     return summary
 

@@ -27,10 +27,11 @@ import pandas as pd
 
 from vatjax.collect.client import ChatResult
 from vatjax.collect.items import load_items, split_items
-from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, judge_prompt, parse_rating
+from vatjax.collect.prompts import JUDGE_TEMPLATE, check_template, parse_rating
 from vatjax.collect.steering import (
     Condition,
     fewshot_examples,
+    item_message,
     parse_condition,
     steering_messages,
 )
@@ -67,10 +68,7 @@ class Job:
     def messages(self) -> list[dict[str, str]]:
         """The chat messages (:func:`~vatjax.collect.steering.build_messages`)."""
         p = self.prompting
-        return [
-            *p.prefix,
-            {"role": "user", "content": judge_prompt(self.item, p.template, p.scale)},
-        ]
+        return [*p.prefix, item_message(self.item, p.template, p.scale)]
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -232,8 +230,8 @@ def plan(
             for r in range(repeats)
         ])  # fmt: skip
     for i, item in enumerate(records):  # the item's message is the same under every condition
-        message = _dumps({"role": "user", "content": judge_prompt(item, judge_template, scale)})
-        prompts[:, i] = [sha(message.encode()) for sha in hashers]
+        message = _dumps(item_message(item, judge_template, scale)).encode()
+        prompts[:, i] = [sha(message) for sha in hashers]
     jobs = Plan(model, conds, records, promptings, requests, prompts, repeats)
     return jobs, evaluate
 

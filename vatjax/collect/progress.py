@@ -122,10 +122,11 @@ def record_answers(
     blocks, bits = locate(keys)
     stored_ids, bitmaps, _, digests = _read_blocks(conn, blocks)
     ids = np.union1d(stored_ids, blocks)
+    at = np.searchsorted(ids, stored_ids)
     full = np.zeros((len(ids), 1 << BLOCK_BITS), bool)
-    full[np.searchsorted(ids, stored_ids)] = bitmaps
+    full[at] = bitmaps
     digest = np.zeros(len(ids), np.int64)
-    digest[np.searchsorted(ids, stored_ids)] = digests
+    digest[at] = digests
     row = np.searchsorted(ids, blocks)
     again = full[row, bits]
     terms = digest_terms(keys, prompts)

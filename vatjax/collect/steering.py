@@ -43,6 +43,7 @@ __all__ = [
     "Condition",
     "build_messages",
     "fewshot_examples",
+    "item_message",
     "parse_condition",
     "steering_messages",
 ]
@@ -341,7 +342,20 @@ def build_messages(
     """
     prefix = steering_messages(condition, shots=shots, template=template, system=system,
                                scale=scale)  # fmt: skip
-    return [*prefix, {"role": "user", "content": judge_prompt(item, template, scale)}]
+    return [*prefix, item_message(item, template, scale)]
+
+
+def item_message(
+    item: Mapping[str, object], template: str = JUDGE_TEMPLATE, scale: tuple[int, int] = (1, 5)
+) -> dict[str, str]:
+    """The last message of :func:`build_messages`: the judge prompt of the item, the same
+    under every condition.
+
+    Example:
+        >>> item_message({"action": "A."}, "{action} ({low}-{high})")
+        {'role': 'user', 'content': 'A. (1-5)'}
+    """
+    return {"role": "user", "content": judge_prompt(item, template, scale)}
 
 
 def steering_messages(

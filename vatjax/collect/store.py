@@ -268,10 +268,12 @@ class JudgmentStore:
         """How many judgments hold an answer (status ok or unparsed)."""
         return int(self.conn.execute("SELECT IFNULL(SUM(n), 0) FROM progress").fetchone()[0])
 
-    def mark_answered(self, keys, prompts) -> None:
+    def mark_answered(self, keys, prompts, held: dict[int, int] | None = None) -> None:
         """Record in the progress table that ``keys`` (each once) are about to hold answers
-        asked with ``prompts``; call it inside the transaction, before the rows are written."""
-        record_answers(self.conn, keys, prompts, previous_prompts=self._prompts)
+        asked with ``prompts``; call it inside the transaction, before the rows are written.
+        ``held``: the prompt hash each key holds now, if the caller has read it already."""
+        previous = self._prompts if held is None else (lambda _: held)
+        record_answers(self.conn, keys, prompts, previous_prompts=previous)
 
     def write_rows(self, rows: list[tuple]) -> None:
         """Write rows of :meth:`row`'s form with :data:`UPSERT`, keeping the progress
